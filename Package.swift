@@ -1,0 +1,55 @@
+// swift-tools-version:6.2
+import PackageDescription
+
+let strict: [SwiftSetting] = [
+    .enableUpcomingFeature("ExistentialAny"),
+    .enableUpcomingFeature("MemberImportVisibility"),
+]
+
+let package = Package(
+    name: "dvbackup",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "dvbackup", targets: ["dvbackup"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+    ],
+    targets: [
+        .systemLibrary(name: "CLibPQ", pkgConfig: "libpq",
+                       providers: [.apt(["libpq-dev"]), .brew(["libpq"])]),
+        .systemLibrary(name: "CLibCrypto", pkgConfig: "libcrypto",
+                       providers: [.apt(["libssl-dev"]), .brew(["openssl@3"])]),
+        .target(
+            name: "DVBackup",
+            dependencies: [
+                "CLibPQ", "CLibCrypto",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            resources: [.embedInCode("Status/sql")],
+            swiftSettings: strict
+        ),
+        .executableTarget(
+            name: "dvbackup",
+            dependencies: [
+                "DVBackup",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "DVBackupTests",
+            dependencies: ["DVBackup"],
+            path: "Tests/DVBackupTests",
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "IntegrationTests",
+            dependencies: ["DVBackup"],
+            path: "Tests/IntegrationTests",
+            swiftSettings: strict
+        ),
+    ]
+)

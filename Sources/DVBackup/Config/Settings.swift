@@ -1,0 +1,234 @@
+import Foundation
+import Logging
+
+/// Where backups go. `ssh` and `swift` are the original script's names.
+public enum StorageType: String, Sendable, CaseIterable {
+    case local
+    case ssh
+    case swift
+}
+
+/// The `[Database]` section: the Dataverse catalog and the backup database, on one server,
+/// as the original script had them.
+public struct DatabaseSettings: Sendable {
+    public var host: String
+    public var port: Int
+    public var database: String
+    public var username: String
+    /// `nil` when the file leaves it out: libpq then looks at PGPASSWORD and ~/.pgpass.
+    public var password: String?
+    public var backupDatabase: String
+
+    public var catalog: PostgresConnectionInfo {
+        PostgresConnectionInfo(host: host, port: port, database: database, user: username, password: password)
+    }
+
+    public var backup: PostgresConnectionInfo {
+        PostgresConnectionInfo(host: host, port: port, database: backupDatabase, user: username, password: password)
+    }
+}
+
+/// The `[Backup]` section.
+public struct BackupSettings: Sendable {
+    public var storageType: StorageType
+    /// For `local`: a directory (local disk or NFS mount).
+    public var backupDirectory: String
+    /// How far back an incremental run re-reads the catalog before its cursor.
+    public var incrementalOverlapSeconds: Int64
+    public var logLevel: Logger.Level
+    /// Files copied at the same time.
+    public var workers: Int
+}
+
+/// Everything a run needs, read and checked from `config.ini`.
+public struct Settings: Sendable {
+    public var path: String
+    public var database: DatabaseSettings
+    public var fileSystemDirectory: String?
+    public var backup: BackupSettings
+    public var stores: StoreRegistry
+    public var notificationEmails: [String]
+    /// Things worth telling that are not errors (duplicate keys, unknown keys).
+    public var warnings: [String]
+
+    /// Reads and validates `path`. Every mistake is a `ConfigError` naming the file, the line
+    /// and the key.
+    public static func load(path: String) throws(ConfigError) -> Settings {
+        let text: String
+        do {
+            text = try readTextFile(path)
+        } catch {
+            throw ConfigError(path: path, "cannot read the configuration file: \(error.localizedDescription)")
+        }
+        let ini = try INIFile(parsing: text, path: path)
+        return try Settings(ini: ini)
+    }
+
+    static func readTextFile(_ path: String) throws -> String {
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
+            throw NSError(domain: "dvbackup", code: 2, userInfo: [NSLocalizedDescriptionKey: "no such file"])
+        }
+        guard !isDirectory.boolValue else {
+            throw NSError(domain: "dvbackup", code: 21, userInfo: [NSLocalizedDescriptionKey: "it is a directory"])
+        }
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw NSError(domain: "dvbackup", code: 13, userInfo: [NSLocalizedDescriptionKey: "permission denied or unreadable"])
+        }
+        guard let text = String(data: data, encoding: .utf8) else {
+            throw NSError(domain: "dvbackup", code: 84, userInfo: [NSLocalizedDescriptionKey: "it is not UTF-8 text"])
+        }
+        return text
+    }
+
+    public init(ini: INIFile) throws(ConfigError) {
+        let reader = SectionReader(ini: ini)
+        path = ini.path
+        var warnings = ini.warnings
+
+        // [Database]
+        let db = try reader.required(section: "Database")
+        let portEntry = db.entry("Port")
+        database = DatabaseSettings(
+            host: try reader.requiredValue(db, "Host"),
+            port: try portEntry.map { (e) throws(ConfigError) in
+                try reader.integer(e, section: db.name, range: 1...65535)
+            } ?? 5432,
+            database: try reader.requiredValue(db, "Database"),
+            username: try reader.requiredValue(db, "Username"),
+            password: db.entry("Password")?.value,
+            backupDatabase: try reader.requiredValue(db, "BackupDatabase"))
+        warnings += reader.unknownKeys(db, known: ["Host", "Port", "Database", "Username", "Password", "BackupDatabase"])
+
+        // [Repository]
+        if let repo = ini.section("Repository") {
+            if let entry = repo.entry("FileSystemDirectory") {
+                guard !entry.value.isEmpty else {
+                    throw ConfigError(path: path, line: entry.line, section: repo.name, key: entry.key, "is empty")
+                }
+                fileSystemDirectory = entry.value
+            } else {
+                fileSystemDirectory = nil
+            }
+            warnings += reader.unknownKeys(repo, known: ["FileSystemDirectory"])
+        } else {
+            fileSystemDirectory = nil
+        }
+
+        // [Backup]
+        let b = try reader.required(section: "Backup")
+        let typeEntry = try reader.requiredEntry(b, "StorageType")
+        guard let storageType = StorageType(rawValue: typeEntry.value.lowercased()) else {
+            throw ConfigError(path: path, line: typeEntry.line, section: b.name, key: typeEntry.key,
+                              "unknown StorageType '\(typeEntry.value)' (use one of: local, ssh, swift)")
+        }
+        if storageType != .local {
+            throw ConfigError(path: path, line: typeEntry.line, section: b.name, key: typeEntry.key,
+                              "StorageType '\(storageType.rawValue)' is not available in this version of dvbackup yet (use local)")
+        }
+        let backupDirectory = try reader.requiredValue(b, "BackupDirectory", because: "StorageType is \(storageType.rawValue)")
+        if storageType == .local, !backupDirectory.hasPrefix("/") {
+            let e = b.entry("BackupDirectory")!
+            throw ConfigError(path: path, line: e.line, section: b.name, key: e.key,
+                              "must be an absolute path, not '\(backupDirectory)'")
+        }
+        var overlap: Int64 = 86_400
+        if let e = b.entry("IncrementalOverlap") {
+            guard let s = DurationParser.seconds(e.value) else {
+                throw ConfigError(path: path, line: e.line, section: b.name, key: e.key,
+                                  "bad duration '\(e.value)' (write it like 24h, 90m, 2d or 1h30m)")
+            }
+            overlap = s
+        }
+        var level = Logger.Level.info
+        if let e = b.entry("LogLevel") {
+            guard let l = LogLevelName.parse(e.value) else {
+                throw ConfigError(path: path, line: e.line, section: b.name, key: e.key,
+                                  "unknown log level '\(e.value)' (use debug, info, warning or error)")
+            }
+            level = l
+        }
+        var workers = 2
+        if let e = b.entry("Workers") {
+            workers = try reader.integer(e, section: b.name, range: 1...64)
+        }
+        backup = BackupSettings(storageType: storageType, backupDirectory: backupDirectory,
+                                incrementalOverlapSeconds: overlap, logLevel: level, workers: workers)
+        // The original keys of the other storage types are accepted (an existing config.ini
+        // has them) and ignored while StorageType does not select them.
+        let originalBackupKeys = ["StorageType", "SshHost", "SshPort", "SshUsername", "BackupDirectory",
+                                  "SwiftAuthUrl", "SwiftAuthVersion", "SwiftUser", "SwiftKey", "SwiftTenant",
+                                  "SwiftEndPoint"]
+        warnings += reader.unknownKeys(b, known: originalBackupKeys + ["IncrementalOverlap", "LogLevel", "Workers"])
+
+        // [Stores]
+        stores = try StoreRegistry(section: ini.section("Stores"), fileSystemDirectory: fileSystemDirectory, path: path)
+
+        // [Notifications]
+        if let n = ini.section("Notifications"), let e = n.entry("Email") {
+            notificationEmails = e.value.split(separator: ",").map { $0.trimmingWhitespace() }.filter { !$0.isEmpty }
+        } else {
+            notificationEmails = []
+        }
+        self.warnings = warnings
+    }
+}
+
+/// Reads values out of an `INIFile` with errors that name the place.
+struct SectionReader {
+    let ini: INIFile
+    var path: String { ini.path }
+
+    func required(section name: String) throws(ConfigError) -> INIFile.Section {
+        guard let s = ini.section(name) else {
+            throw ConfigError(path: path, section: name, "the section is missing")
+        }
+        return s
+    }
+
+    func requiredEntry(_ s: INIFile.Section, _ key: String, because: String? = nil) throws(ConfigError) -> INIFile.Entry {
+        guard let e = s.entry(key) else {
+            let why = because.map { " (required because \($0))" } ?? ""
+            throw ConfigError(path: path, line: s.line, section: s.name, key: key, "the key is missing\(why)")
+        }
+        return e
+    }
+
+    func requiredValue(_ s: INIFile.Section, _ key: String, because: String? = nil) throws(ConfigError) -> String {
+        let e = try requiredEntry(s, key, because: because)
+        guard !e.value.isEmpty else {
+            throw ConfigError(path: path, line: e.line, section: s.name, key: e.key, "is empty")
+        }
+        return e.value
+    }
+
+    func integer(_ e: INIFile.Entry, section: String, range: ClosedRange<Int>) throws(ConfigError) -> Int {
+        guard let v = Int(e.value), range.contains(v) else {
+            throw ConfigError(path: path, line: e.line, section: section, key: e.key,
+                              "'\(e.value)' is not a whole number from \(range.lowerBound) to \(range.upperBound)")
+        }
+        return v
+    }
+
+    func unknownKeys(_ s: INIFile.Section, known: [String]) -> [String] {
+        let k = Set(known.map { $0.lowercased() })
+        return s.entries.filter { !k.contains($0.key.lowercased()) }.map {
+            "\(path):\($0.line): [\(s.name)] \($0.key) is not a key dvbackup knows; it is ignored"
+        }
+    }
+}
+
+public enum LogLevelName {
+    public static func parse(_ text: String) -> Logger.Level? {
+        switch text.trimmingWhitespace().lowercased() {
+        case "trace": .trace
+        case "debug": .debug
+        case "info": .info
+        case "notice": .notice
+        case "warn", "warning": .warning
+        case "error": .error
+        case "critical": .critical
+        default: nil
+        }
+    }
+}

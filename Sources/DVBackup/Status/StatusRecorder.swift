@@ -1,0 +1,59 @@
+/// Writes each file's outcome into `datafilestatus`, keyed by datafile id, keeping the
+/// original columns' meaning. Outcomes are committed in small batches.
+public final class StatusRecorder {
+    let db: PostgresConnection
+    let runId: Int64
+    let method: String
+    private var pending = 0
+    public static let batchSize = 100
+
+    public init(connection: PostgresConnection, runId: Int64, method: String) {
+        db = connection
+        self.runId = runId
+        self.method = method
+    }
+
+    static let upsert = """
+        INSERT INTO datafilestatus AS s (datafileid, datasetidentifier, datasetpid, storageidentifier, status,
+            createdate, lastbackuptime, lastbackupmethod, checksumtype, checksumvalue, provenchecksum, filesize,
+            location, lasterror, attempts, lastrunid)
+        VALUES ($1::bigint, $2, $3, $4, $5, $6::timestamp, localtimestamp, $7, $8, $9, $10, $11::bigint, $12, $13, 1, $14::bigint)
+        ON CONFLICT (datafileid) DO UPDATE SET
+            datasetidentifier = EXCLUDED.datasetidentifier,
+            datasetpid = EXCLUDED.datasetpid,
+            storageidentifier = EXCLUDED.storageidentifier,
+            status = EXCLUDED.status,
+            createdate = EXCLUDED.createdate,
+            lastbackuptime = EXCLUDED.lastbackuptime,
+            lastbackupmethod = EXCLUDED.lastbackupmethod,
+            checksumtype = CASE WHEN EXCLUDED.status IN ('OK', 'OK_NO_CHECKSUM') THEN EXCLUDED.checksumtype ELSE s.checksumtype END,
+            checksumvalue = CASE WHEN EXCLUDED.status IN ('OK', 'OK_NO_CHECKSUM') THEN EXCLUDED.checksumvalue ELSE s.checksumvalue END,
+            provenchecksum = COALESCE(EXCLUDED.provenchecksum, s.provenchecksum),
+            filesize = CASE WHEN EXCLUDED.status IN ('OK', 'OK_NO_CHECKSUM') THEN EXCLUDED.filesize ELSE s.filesize END,
+            location = CASE WHEN EXCLUDED.status IN ('OK', 'OK_NO_CHECKSUM') THEN EXCLUDED.location ELSE COALESCE(s.location, EXCLUDED.location) END,
+            lasterror = EXCLUDED.lasterror,
+            attempts = CASE WHEN s.status = EXCLUDED.status THEN s.attempts + 1 ELSE 1 END,
+            lastrunid = EXCLUDED.lastrunid
+        """
+
+    /// Records one outcome; commits every `batchSize` outcomes.
+    public func record(_ o: FileOutcome) throws(PostgresError) {
+        if pending == 0 { try db.execute("BEGIN") }
+        let f = o.file
+        // A failed attempt keeps the catalog checksum of the copy that exists (if any); a
+        // success records the one it was proven against.
+        try db.query(Self.upsert, [
+            String(f.id), f.datasetIdentifierColumn, f.datasetPID, f.storageIdentifier, o.status.rawValue,
+            f.createdate, method, f.checksumType, f.checksumValue, o.provenChecksum,
+            o.status.isOK ? String(o.bytes) : nil, o.location, o.status.isOK ? nil : o.detail, String(runId),
+        ])
+        pending += 1
+        if pending >= Self.batchSize { try flush() }
+    }
+
+    public func flush() throws(PostgresError) {
+        guard pending > 0 else { return }
+        try db.execute("COMMIT")
+        pending = 0
+    }
+}

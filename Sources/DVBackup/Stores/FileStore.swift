@@ -1,0 +1,42 @@
+import Foundation
+
+/// A Dataverse file store: `<directory>/<authority>/<identifier>/<name>`, a tabular file's
+/// original at `<name>.orig`.
+public struct FileStore: SourceStore {
+    public let config: StoreConfig
+    public static let chunkSize = 1 << 20
+
+    public func locate(_ file: CatalogFile) throws(FileFailure) -> SourceObject {
+        let name = StorageIdentifier(parsing: file.storageIdentifier).objectName(lastColonSegment: false)
+        let relative = try PathSafety.datasetRelativePath(authority: file.storageAuthority,
+                                                          identifier: file.storageIdentifierPath, name: name).get()
+        let directory = config.directory ?? "/"
+        let path = (directory.hasSuffix("/") ? directory : directory + "/") + relative + (file.isTabular ? ".orig" : "")
+        return SourceObject(storeId: config.id, address: path, name: name)
+    }
+
+    public func stream(_ object: SourceObject, into sink: (UnsafeRawBufferPointer) throws(FileFailure) -> Void) throws(FileFailure) {
+        let fd = open(object.address, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else {
+            let e = errno
+            throw FileFailure(.failRead, "cannot open \(object.address): \(String(cString: strerror(e)))")
+        }
+        defer { close(fd) }
+        var st = stat()
+        if fstat(fd, &st) == 0, (st.st_mode & S_IFMT) != S_IFREG {
+            throw FileFailure(.failRead, "\(object.address) is not a regular file")
+        }
+        _ = posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL)
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: Self.chunkSize, alignment: 4096)
+        defer { buffer.deallocate() }
+        while true {
+            let n = read(fd, buffer.baseAddress, buffer.count)
+            if n < 0 {
+                if errno == EINTR { continue }
+                throw FileFailure(.failRead, "cannot read \(object.address): \(String(cString: strerror(errno)))")
+            }
+            if n == 0 { break }
+            try sink(UnsafeRawBufferPointer(rebasing: buffer[0..<n]))
+        }
+    }
+}

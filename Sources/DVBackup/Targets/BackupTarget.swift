@@ -1,0 +1,42 @@
+/// The target could not be used at all: the run cannot start (exit code 3).
+public struct TargetUnavailable: Error, CustomStringConvertible, Sendable {
+    public let message: String
+    public init(_ message: String) { self.message = message }
+    public var description: String { message }
+}
+
+/// A second storage system that receives the copies (one per StorageType).
+///
+/// Shared by all workers; each worker opens its own session (a connection, for remote
+/// targets) with `makeSession`.
+public protocol BackupTarget: Sendable {
+    /// What `datafilestatus.lastbackupmethod` records: `local`, `ssh`, `swift`.
+    var method: String { get }
+    /// A description for logs and reports, without secrets.
+    var displayName: String { get }
+    /// Checks, before any file is read, that the target can take copies.
+    func checkUsable() throws(TargetUnavailable)
+    func makeSession() throws(TargetUnavailable) -> any TargetSession
+}
+
+/// One worker's connection to the target. Not shared between threads.
+public protocol TargetSession: AnyObject {
+    /// Starts writing the copy at `relativePath` (`<authority>/<identifier>/<name>`).
+    /// Nothing is visible under the final name until `publish`.
+    func beginUpload(relativePath: String) throws(FileFailure) -> any TargetUpload
+}
+
+/// A copy being written.
+public protocol TargetUpload: AnyObject {
+    /// Where the copy will live once published (a path or URL, without secrets).
+    var location: String { get }
+    func write(_ chunk: UnsafeRawBufferPointer) throws(FileFailure)
+    /// Makes the bytes durable and proves that the copy holds bytes whose `algorithm`
+    /// digest is `expectedHex` (the digest computed while sending). Returns how it was
+    /// proven, for the log.
+    func verify(algorithm: ChecksumAlgorithm, expectedHex: String) throws(FileFailure) -> String
+    /// Makes the proven copy visible under its final name, replacing an older copy.
+    func publish() throws(FileFailure)
+    /// Removes whatever was written; the final name keeps what it had.
+    func abort()
+}

@@ -1,0 +1,183 @@
+import ArgumentParser
+import DVBackup
+import Foundation
+import Logging
+
+/// Options every command takes.
+struct CommonOptions: ParsableArguments {
+    @Option(name: .long, help: ArgumentHelp("The configuration file (the original run_backup.py's config.ini works).", valueName: "file"))
+    var config: String = "config.ini"
+
+    @Option(name: .customLong("log-level"), help: ArgumentHelp("debug, info, warning or error (overrides [Backup] LogLevel).", valueName: "level"))
+    var logLevel: String?
+
+    func validate() throws {
+        if let logLevel, LogLevelName.parse(logLevel) == nil {
+            throw ValidationError("unknown log level '\(logLevel)' (use debug, info, warning or error)")
+        }
+    }
+
+    /// Loads the settings, or prints the configuration error and exits with code 2.
+    func loadSettings() throws -> (Settings, Logger) {
+        let settings: Settings
+        do {
+            settings = try Settings.load(path: config)
+        } catch {
+            let logger = makeLogger(level: logLevel.flatMap(LogLevelName.parse) ?? .info)
+            logger.error("configuration error: \(error)")
+            throw ExitCode(ExitStatus.usage.rawValue)
+        }
+        let logger = makeLogger(level: logLevel.flatMap(LogLevelName.parse) ?? settings.backup.logLevel)
+        for w in settings.warnings { logger.warning("\(w)") }
+        return (settings, logger)
+    }
+
+    func makeLogger(level: Logger.Level) -> Logger {
+        Logger(label: "dvbackup") { _ in StderrLogHandler(level: level) }
+    }
+}
+
+@main
+struct DVBackupCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "dvbackup",
+        abstract: "Replicates a Dataverse installation's data files to a second storage system and proves every copy.",
+        discussion: """
+            Exit codes: 0 every planned file is OK; 1 the run finished with failed files; \
+            2 bad usage or configuration; 3 the run could not start.
+            """,
+        version: "dvbackup 0.1.0",
+        subcommands: [Run.self, Status.self, InitDB.self, CheckConfig.self],
+        defaultSubcommand: Run.self)
+
+    /// Parses, runs, and maps every usage error to exit code 2.
+    static func main() {
+        do {
+            var command = try parseAsRoot()
+            try command.run()
+        } catch let exit as ExitCode {
+            Foundation.exit(exit.rawValue)
+        } catch {
+            let code = exitCode(for: error)
+            if code == .success {
+                self.exit(withError: error)
+            }
+            let message = fullMessage(for: error)
+            FileHandle.standardError.write(Data((message + "\n").utf8))
+            Foundation.exit(ExitStatus.usage.rawValue)
+        }
+    }
+}
+
+extension DVBackupCommand {
+    struct Run: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Back up the files created since the last run (the default command).")
+
+        @OptionGroup var options: CommonOptions
+
+        @Flag(name: .long, help: "Full reconciliation: read the whole catalog and copy every file not yet OK.")
+        var rerun = false
+
+        @Flag(name: .customLong("dry-run"), help: "Print what would be copied; change nothing.")
+        var dryRun = false
+
+        func run() throws {
+            let (settings, logger) = try options.loadSettings()
+            BackupJob.installSignalHandlers()
+            let job = BackupJob(settings: settings, mode: rerun ? .rerun : .incremental, logger: logger, output: OutputWriter())
+            let status = dryRun ? job.dryRun() : job.run()
+            throw ExitCode(status.rawValue)
+        }
+    }
+
+    struct Status: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Show what the backup database says: totals by status, the last runs, the failed files.")
+
+        @OptionGroup var options: CommonOptions
+
+        @Flag(name: .long, help: "Print one JSON object (keys: counts, total, runs, failures, failuresNotListed).")
+        var json = false
+
+        @Option(name: .long, help: "How many failed files to list.")
+        var limit: Int = 100
+
+        func run() throws {
+            let (settings, logger) = try options.loadSettings()
+            let out = OutputWriter()
+            do {
+                let db = try PostgresConnection(settings.database.backup, label: "backup database \"\(settings.database.backupDatabase)\"")
+                guard try Migrations.hasOriginalTable(db) else {
+                    logger.error("backup database \"\(settings.database.backupDatabase)\" has no datafilestatus table yet: run dvbackup init-db (or a first run)")
+                    throw ExitCode(ExitStatus.cannotStart.rawValue)
+                }
+                let pending = Migrations.all.count - (try Migrations.applied(db)).count
+                if pending > 0 {
+                    logger.error("backup database \"\(settings.database.backupDatabase)\" needs \(pending) schema upgrade(s): run dvbackup init-db (or a run, which applies them)")
+                    throw ExitCode(ExitStatus.cannotStart.rawValue)
+                }
+                let report = try StatusReport.load(StatusStore(connection: db), failures: max(0, limit))
+                if json { out.line(try report.json()) } else { report.render(into: out) }
+                out.flush()
+            } catch let e as ExitCode {
+                throw e
+            } catch {
+                logger.error("\(error)")
+                throw ExitCode(ExitStatus.cannotStart.rawValue)
+            }
+        }
+    }
+
+    struct InitDB: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "init-db",
+            abstract: "Create the backup database schema, or upgrade a table made by the original backupdb.sql in place.")
+
+        @OptionGroup var options: CommonOptions
+
+        func run() throws {
+            let (settings, logger) = try options.loadSettings()
+            do {
+                let db = try PostgresConnection(settings.database.backup, label: "backup database \"\(settings.database.backupDatabase)\"")
+                let store = StatusStore(connection: db)
+                guard try store.tryLock() else {
+                    logger.error("a dvbackup run holds the lock on backup database \"\(settings.database.backupDatabase)\"; try again when it has finished")
+                    throw ExitCode(ExitStatus.cannotStart.rawValue)
+                }
+                let hadOriginal = try Migrations.hasOriginalTable(db) && (try Migrations.applied(db)).isEmpty
+                let applied = try Migrations.apply(db)
+                if applied.isEmpty {
+                    print("backup database \"\(settings.database.backupDatabase)\" is up to date (schema version \(Migrations.all.count))")
+                } else {
+                    if hadOriginal {
+                        let rows = try db.query("SELECT count(*) FROM datafilestatus").int(0, 0) ?? 0
+                        print("upgraded the original datafilestatus table in place, keeping its \(rows) rows")
+                    }
+                    for name in applied { print("applied \(name)") }
+                    print("backup database \"\(settings.database.backupDatabase)\" is at schema version \(Migrations.all.count)")
+                }
+            } catch let e as ExitCode {
+                throw e
+            } catch {
+                logger.error("\(error)")
+                throw ExitCode(ExitStatus.cannotStart.rawValue)
+            }
+        }
+    }
+
+    struct CheckConfig: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "check-config",
+            abstract: "Validate the configuration and print the effective settings (secrets shown as ***).")
+
+        @OptionGroup var options: CommonOptions
+
+        func run() throws {
+            let (settings, _) = try options.loadSettings()
+            let out = OutputWriter()
+            EffectiveSettings(settings).render(into: out)
+            out.flush()
+        }
+    }
+}
