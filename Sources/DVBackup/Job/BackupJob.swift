@@ -126,8 +126,11 @@ public final class BackupJob {
         }
 
         let runId: Int64
+        let startCursor: CatalogCursor?
         do {
             try status.markAbandonedRuns()
+            // Before this run's own row exists: a database of the original script has none.
+            startCursor = try status.incrementalCursor()
             runId = try status.startRun(mode: mode.rawValue, method: target.method, target: target.displayName)
         } catch {
             logger.error("cannot record the run in the backup database: \(error)")
@@ -212,7 +215,7 @@ public final class BackupJob {
         }
 
         let planner = Planner(catalog: catalog, status: status, mode: mode,
-                              startCursor: (try? status.incrementalCursor()) ?? nil,
+                              startCursor: startCursor,
                               overlapSeconds: settings.backup.incrementalOverlapSeconds)
         describeWindow(planner)
         var totals = PlanTotals()

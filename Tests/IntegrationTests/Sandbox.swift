@@ -1,0 +1,335 @@
+import DVBackup
+import Foundation
+import Testing
+
+/// The PostgreSQL server the integration tests use, from the environment that
+/// `scripts/test.sh` sets (DVBACKUP_TEST_PG*). With DVBACKUP_TEST_REQUIRE_SERVERS=1 (CI) a
+/// missing server fails every test; it is never skipped silently.
+enum TestPostgres {
+    static let env = ProcessInfo.processInfo.environment
+    static let host = env["DVBACKUP_TEST_PGHOST"]
+    static let port = Int(env["DVBACKUP_TEST_PGPORT"] ?? "5544") ?? 5544
+    static let user = env["DVBACKUP_TEST_PGUSER"] ?? "dvbackup"
+    static let password = env["DVBACKUP_TEST_PGPASSWORD"] ?? "dvbackup-pw"
+    static let required = env["DVBACKUP_TEST_REQUIRE_SERVERS"] == "1"
+
+    /// Run the suites when a server is configured, and always when servers are required.
+    static var enabled: Bool { host != nil || required }
+
+    static func info(database: String) throws -> PostgresConnectionInfo {
+        guard let host else {
+            throw TestFailure("PostgreSQL is required (DVBACKUP_TEST_REQUIRE_SERVERS=1) but DVBACKUP_TEST_PGHOST is not set: run the tests with scripts/test.sh")
+        }
+        return PostgresConnectionInfo(host: host, port: port, database: database, user: user, password: password)
+    }
+}
+
+struct TestFailure: Error, CustomStringConvertible {
+    let description: String
+    init(_ d: String) { description = d }
+}
+
+/// What the command printed and returned.
+struct CLIResult {
+    let code: Int32
+    let stdout: String
+    let stderr: String
+}
+
+/// A file put into the test catalog.
+struct TestFile {
+    let id: Int64
+    let storageIdentifier: String
+    let name: String
+    let bytes: [UInt8]
+    /// Where the bytes were written in the store (`.orig` for tabular files).
+    let sourcePath: String
+    /// `<authority>/<identifier>/<name>` under the backup directory.
+    let relativePath: String
+}
+
+/// A throwaway world for one test: a catalog database with the Dataverse 6.x schema, an
+/// empty backup database, a file store and a backup directory in a temp dir.
+final class Sandbox {
+    let root: String
+    let storeDir: String
+    let backupDir: String
+    let catalogName: String
+    let backupName: String
+    let catalog: PostgresConnection
+    private(set) var collectionId: Int64 = 0
+    private var clock = 0
+    private var random: UInt64
+
+    static let repoRoot: String = {
+        // Tests/IntegrationTests/Sandbox.swift → the repository.
+        URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().path
+    }()
+
+    static var binary: String {
+        if let b = ProcessInfo.processInfo.environment["DVBACKUP_BIN"] { return b }
+        return URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
+            .appendingPathComponent("dvbackup").path
+    }
+
+    init(seed: UInt64 = 1) throws {
+        random = seed &* 6364136223846793005 &+ 1442695040888963407
+        var template = Array("/tmp/dvbackup-test-XXXXXX".utf8CString)
+        guard let p = mkdtemp(&template) else { throw TestFailure("mkdtemp failed") }
+        root = String(cString: p)
+        storeDir = root + "/store"
+        backupDir = root + "/backup"
+        try FileManager.default.createDirectory(atPath: storeDir, withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(atPath: backupDir, withIntermediateDirectories: true)
+        let tag = URL(fileURLWithPath: root).lastPathComponent.lowercased().replacingOccurrences(of: "-", with: "_")
+        catalogName = "cat_" + tag
+        backupName = "bak_" + tag
+        let admin = try PostgresConnection(TestPostgres.info(database: "postgres"), label: "test admin")
+        try admin.execute("CREATE DATABASE \(catalogName)")
+        try admin.execute("CREATE DATABASE \(backupName)")
+        catalog = try PostgresConnection(TestPostgres.info(database: catalogName), label: "test catalog")
+        let schema = try String(contentsOfFile: Self.repoRoot + "/sql/catalog/dataverse-6.sql", encoding: .utf8)
+        try catalog.execute(schema)
+        collectionId = try catalog.query("""
+            INSERT INTO dvobject (dtype, createdate, modificationtime) VALUES ('Dataverse', '2024-01-01', '2024-01-01') RETURNING id
+            """).int(0, 0)!
+        try catalog.query("INSERT INTO dataverse (id, alias, name, dataversetype) VALUES ($1, 'root', 'Root', 'UNCATEGORIZED')",
+                          [String(collectionId)])
+    }
+
+    deinit {
+        if let admin = try? PostgresConnection(TestPostgres.info(database: "postgres"), label: "test admin") {
+            _ = try? admin.execute("DROP DATABASE IF EXISTS \(catalogName) WITH (FORCE)")
+            _ = try? admin.execute("DROP DATABASE IF EXISTS \(backupName) WITH (FORCE)")
+        }
+        try? FileManager.default.removeItem(atPath: root)
+    }
+
+    func backupConnection() throws -> PostgresConnection {
+        try PostgresConnection(TestPostgres.info(database: backupName), label: "test backup")
+    }
+
+    // MARK: configuration and the command
+
+    /// Writes a config.ini in the original script's style; `backup` and `extra` add lines.
+    @discardableResult
+    func writeConfig(password: String? = TestPostgres.password, port: Int = TestPostgres.port,
+                     backupLines: [String] = [], stores: [String]? = nil, name: String = "config.ini") throws -> String {
+        var lines = [
+            "[Database]",
+            "; the Dataverse catalog and the backup database",
+            "Host: \(TestPostgres.host ?? "127.0.0.1")",
+            "Port: \(port)",
+            "Database: \(catalogName)",
+            "Username: \(TestPostgres.user)",
+        ]
+        if let password { lines.append("Password: \(password)") }
+        lines += [
+            "BackupDatabase: \(backupName)",
+            "",
+            "[Repository]",
+            "FileSystemDirectory: \(storeDir)",
+            "",
+            "[Backup]",
+            "StorageType: local",
+            "BackupDirectory = \(backupDir)",
+            "Workers = 2",
+        ] + backupLines
+        if let stores { lines += ["", "[Stores]"] + stores }
+        lines += ["", "[Notifications]", "Email: admin@example.edu", ""]
+        let path = root + "/" + name
+        try lines.joined(separator: "\n").write(toFile: path, atomically: true, encoding: .utf8)
+        return path
+    }
+
+    /// Runs the built `dvbackup` binary.
+    func run(_ arguments: [String], environment: [String: String] = [:]) throws -> CLIResult {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: Self.binary)
+        process.arguments = arguments
+        var env = ProcessInfo.processInfo.environment
+        env.removeValue(forKey: "PGPASSWORD")
+        for (k, v) in environment { env[k] = v }
+        process.environment = env
+        let outPath = root + "/.stdout", errPath = root + "/.stderr"
+        _ = FileManager.default.createFile(atPath: outPath, contents: nil)
+        _ = FileManager.default.createFile(atPath: errPath, contents: nil)
+        process.standardOutput = try FileHandle(forWritingTo: URL(fileURLWithPath: outPath))
+        process.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: errPath))
+        try process.run()
+        process.waitUntilExit()
+        return CLIResult(code: process.terminationStatus,
+                         stdout: (try? String(contentsOfFile: outPath, encoding: .utf8)) ?? "",
+                         stderr: (try? String(contentsOfFile: errPath, encoding: .utf8)) ?? "")
+    }
+
+    func dvbackup(_ arguments: String..., config: String? = nil, environment: [String: String] = [:]) throws -> CLIResult {
+        let cfg = try config ?? writeConfig()
+        return try run(arguments + ["--config", cfg], environment: environment)
+    }
+
+    // MARK: catalog fixtures
+
+    func randomBytes(_ count: Int) -> [UInt8] {
+        var out = [UInt8]()
+        out.reserveCapacity(count)
+        for _ in 0..<count {
+            random = random &* 6364136223846793005 &+ 1442695040888963407
+            out.append(UInt8(truncatingIfNeeded: random >> 33))
+        }
+        return out
+    }
+
+    /// The next timestamp of the test's clock, one second apart.
+    func nextTimestamp() -> String {
+        clock += 1
+        let h = 10 + clock / 3600, m = (clock / 60) % 60, s = clock % 60
+        return String(format: "2025-06-01 %02d:%02d:%02d.%06d", h, m, s, 123_000)
+    }
+
+    func newStorageName() -> String {
+        let hex = Hex.random(randomBytes(8))
+        return "19" + String(hex.prefix(9)) + "-" + String(hex.suffix(12))
+    }
+
+    @discardableResult
+    func addDataset(protocol_: String = "doi", authority: String = "10.5072", identifier: String? = nil,
+                    harvested: Bool = false, storageLocation: (authority: String, identifier: String)? = nil) throws -> Int64 {
+        let ident = identifier ?? "FK2/" + String(Hex.random(randomBytes(3)).uppercased())
+        let ts = nextTimestamp()
+        let id = try catalog.query("""
+            INSERT INTO dvobject (dtype, owner_id, createdate, modificationtime, protocol, authority, identifier, separator)
+            VALUES ('Dataset', $1, $2, $2, $3, $4, $5, '/') RETURNING id
+            """, [String(collectionId), ts, protocol_, authority, ident]).int(0, 0)!
+        var harvestingClient: String? = nil
+        if harvested {
+            harvestingClient = try catalog.query("""
+                INSERT INTO harvestingclient (name, archiveurl, harvestingurl, harvesttype, dataverse_id)
+                VALUES ($1, 'https://remote.example.org', 'https://remote.example.org/oai', 'oai', $2) RETURNING id
+                """, ["client\(id)", String(collectionId)]).string(0, 0)
+        }
+        try catalog.query("INSERT INTO dataset (id, datasettype_id, harvestingclient_id) VALUES ($1, 1, $2)",
+                          [String(id), harvestingClient])
+        if let loc = storageLocation {
+            try catalog.query("""
+                INSERT INTO alternativepersistentidentifier (dvobject_id, protocol, authority, identifier, storagelocationdesignator)
+                VALUES ($1, 'doi', $2, $3, true)
+                """, [String(id), loc.authority, loc.identifier])
+        }
+        return id
+    }
+
+    func datasetPath(_ datasetId: Int64) throws -> (authority: String, identifier: String) {
+        let alt = try catalog.query("""
+            SELECT authority, identifier FROM alternativepersistentidentifier WHERE dvobject_id = $1 AND storagelocationdesignator
+            """, [String(datasetId)])
+        if alt.rowCount > 0 { return (alt.string(0, 0)!, alt.string(0, 1)!) }
+        let r = try catalog.query("SELECT authority, identifier FROM dvobject WHERE id = $1", [String(datasetId)])
+        return (r.string(0, 0) ?? "", r.string(0, 1) ?? "")
+    }
+
+    /// Adds a datafile; its bytes go into the store unless `writeBytes` is false.
+    /// `checksum` overrides the correct digest (e.g. '' or 'Unknown').
+    @discardableResult
+    func addFile(dataset: Int64, size: Int = 1000, bytes: [UInt8]? = nil, checksumType: ChecksumAlgorithm = .md5,
+                 checksum: String? = nil, storageIdentifier: String? = nil, store: String = "file",
+                 storeDirectory: String? = nil, createdate: String? = nil, ingestStatus: String = "A",
+                 tabular: Bool = false, writeBytes: Bool = true, fileSize: Int64? = nil) throws -> TestFile {
+        let data = bytes ?? randomBytes(size)
+        let name = newStorageName()
+        let sid = storageIdentifier ?? "\(store)://\(name)"
+        let objectName = StorageIdentifier(parsing: sid).objectName(lastColonSegment: true)
+        let ts = createdate ?? nextTimestamp()
+        let id = try catalog.query("""
+            INSERT INTO dvobject (dtype, owner_id, createdate, modificationtime, storageidentifier)
+            VALUES ('DataFile', $1, $2, $2, $3) RETURNING id
+            """, [String(dataset), ts, sid]).int(0, 0)!
+        let digest = checksum ?? Digest.hex(checksumType, of: data)
+        try catalog.query("""
+            INSERT INTO datafile (id, checksumtype, checksumvalue, contenttype, filesize, ingeststatus, restricted)
+            VALUES ($1, $2, $3, $4, $5, $6, false)
+            """, [String(id), checksumType.rawValue, digest, tabular ? "text/tab-separated-values" : "application/octet-stream",
+                  String(fileSize ?? Int64(data.count)), ingestStatus])
+        let (authority, identifier) = try datasetPath(dataset)
+        let dir = (storeDirectory ?? storeDir) + "/\(authority)/\(identifier)"
+        var sourcePath = dir + "/" + objectName
+        if tabular {
+            try catalog.query("""
+                INSERT INTO datatable (datafile_id, unf, originalfileformat, originalfilesize, storedwithvariableheader)
+                VALUES ($1, 'UNF:6:test', 'text/csv', $2, false)
+                """, [String(id), String(data.count)])
+            sourcePath += ".orig"
+        }
+        if writeBytes {
+            try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+            try Data(data).write(to: URL(fileURLWithPath: sourcePath))
+            if tabular {
+                try Data("tab\tseparated\n".utf8).write(to: URL(fileURLWithPath: dir + "/" + objectName))
+            }
+        }
+        return TestFile(id: id, storageIdentifier: sid, name: objectName, bytes: data, sourcePath: sourcePath,
+                        relativePath: "\(authority)/\(identifier)/\(objectName)")
+    }
+
+    // MARK: what the user checks
+
+    struct StatusRow {
+        let status: String
+        let datasetIdentifier: String?
+        let datasetPID: String?
+        let storageIdentifier: String?
+        let checksumType: String?
+        let checksumValue: String?
+        let provenChecksum: String?
+        let fileSize: Int64?
+        let location: String?
+        let lastError: String?
+        let attempts: Int64
+        let method: String?
+        let createdate: String?
+        let lastBackupTime: String?
+    }
+
+    func statusRows() throws -> [Int64: StatusRow] {
+        let db = try backupConnection()
+        let r = try db.query("""
+            SELECT datafileid, status, datasetidentifier, datasetpid, storageidentifier, checksumtype, checksumvalue,
+                   provenchecksum, filesize, location, lasterror, attempts, lastbackupmethod, createdate::text, lastbackuptime::text
+            FROM datafilestatus WHERE datafileid IS NOT NULL
+            """)
+        var rows: [Int64: StatusRow] = [:]
+        for i in 0..<r.rowCount {
+            rows[r.int(i, 0)!] = StatusRow(
+                status: r.string(i, 1) ?? "", datasetIdentifier: r.string(i, 2), datasetPID: r.string(i, 3),
+                storageIdentifier: r.string(i, 4), checksumType: r.string(i, 5), checksumValue: r.string(i, 6),
+                provenChecksum: r.string(i, 7), fileSize: r.int(i, 8), location: r.string(i, 9),
+                lastError: r.string(i, 10), attempts: r.int(i, 11) ?? 0, method: r.string(i, 12),
+                createdate: r.string(i, 13), lastBackupTime: r.string(i, 14))
+        }
+        return rows
+    }
+
+    func backupBytes(_ f: TestFile) -> [UInt8]? {
+        FileManager.default.contents(atPath: backupDir + "/" + f.relativePath).map { [UInt8]($0) }
+    }
+
+    /// Every regular file under the backup directory, relative.
+    func backupTree() -> [String] {
+        guard let e = FileManager.default.enumerator(atPath: backupDir) else { return [] }
+        var out: [String] = []
+        while let p = e.nextObject() as? String {
+            var isDir: ObjCBool = false
+            if FileManager.default.fileExists(atPath: backupDir + "/" + p, isDirectory: &isDir), !isDir.boolValue {
+                out.append(p)
+            }
+        }
+        return out.sorted()
+    }
+}
+
+enum Hex {
+    static func random(_ bytes: [UInt8]) -> String {
+        bytes.map { String(format: "%02x", $0) }.joined()
+    }
+}

@@ -1,0 +1,173 @@
+#!/usr/bin/env bash
+# dvbackup, end to end, on a fresh Debian 12 machine:
+#   installs what is missing, builds the release binary, starts a throwaway PostgreSQL
+#   (127.0.0.1:5545, databases dvndb and backupdb), loads a Dataverse 6.x catalog with a small
+#   sample (file bytes in two file stores, including one missing file and one damaged
+#   primary copy), writes a config.ini, and runs dvbackup: check-config, init-db, a dry run,
+#   a run, the copies it made, a second (incremental) run, and status.
+#
+#   bash scripts/demo.sh              DEMO_KEEP=1 bash scripts/demo.sh   (keep the temp dir)
+#
+# Knobs: PG_PORT (default 5545), PG_DIR (default /tmp/dvbackup-demo-pg), DEMO_KEEP=1,
+#        DVBACKUP (a binary to use instead of building .build/release/dvbackup).
+# Exits 0 when every step ended as expected (the runs end with exit 1, see below).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+repo=$(pwd)
+
+PG_PORT=${PG_PORT:-5545}
+PG_DIR=${PG_DIR:-/tmp/dvbackup-demo-pg}
+PG_USER=dvbackup
+PG_PASSWORD=dvbackup-pw
+
+step() { printf '\n==> %s\n' "$*"; }
+
+step "Installing what is missing (scripts/install-deps.sh)"
+bash scripts/install-deps.sh
+if [ -d /opt/swift/usr/bin ]; then
+  PATH="/opt/swift/usr/bin:$PATH"
+elif command -v swiftc >/dev/null 2>&1; then
+  PATH="$(dirname "$(readlink -f "$(command -v swiftc)")"):$PATH"
+fi
+export PATH
+
+if [ -n "${DVBACKUP:-}" ]; then
+  step "Using the binary $DVBACKUP"
+else
+  step "Building dvbackup: swift-build -c release"
+  swift-build -c release
+  DVBACKUP=.build/release/dvbackup
+fi
+[ -x "$DVBACKUP" ] || { echo "no executable $DVBACKUP" >&2; exit 1; }
+
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/dvbackup-demo.XXXXXX")
+pg_started=0
+cleanup() {
+  local rc=$?
+  if [ $pg_started = 1 ]; then
+    step "Stopping PostgreSQL"
+    PG_DIR=$PG_DIR bash scripts/services/stop-postgres.sh || true
+  fi
+  if [ "${DEMO_KEEP:-0}" = 1 ]; then
+    echo "demo files kept in $tmp (config: $tmp/config.ini)"
+  else
+    rm -rf "$tmp"
+    echo "demo files were in $tmp (removed; DEMO_KEEP=1 keeps them)"
+  fi
+  exit $rc
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+step "Starting a throwaway PostgreSQL on 127.0.0.1:$PG_PORT (data in $PG_DIR)"
+if (exec 3<>"/dev/tcp/127.0.0.1/$PG_PORT") 2>/dev/null; then
+  echo "port $PG_PORT is in use; set PG_PORT" >&2; exit 1
+fi
+if [ -f "$PG_DIR/data/postmaster.pid" ] && kill -0 "$(head -n1 "$PG_DIR/data/postmaster.pid")" 2>/dev/null; then
+  echo "a PostgreSQL already runs in $PG_DIR; set PG_DIR" >&2; exit 1
+fi
+pg_started=1
+PG_PORT=$PG_PORT PG_DIR=$PG_DIR PG_USER=$PG_USER PG_PASSWORD=$PG_PASSWORD \
+  PG_DATABASES="dvndb backupdb" bash scripts/services/start-postgres.sh
+
+store=$tmp/files
+store2=$tmp/files-file2
+backup=$tmp/backup
+config=$tmp/config.ini
+
+step "Making a sample Dataverse: file stores $store and $store2, catalog in dvndb"
+python3 scripts/make-sample-catalog.py --store "$store" --sql "$tmp/sample.sql" \
+  --expect "$tmp/expected.tsv"
+export PGPASSWORD=$PG_PASSWORD
+psql -X -q -v ON_ERROR_STOP=1 -h 127.0.0.1 -p "$PG_PORT" -U "$PG_USER" -d dvndb -f sql/catalog/dataverse-6.sql
+psql -X -q -v ON_ERROR_STOP=1 -h 127.0.0.1 -p "$PG_PORT" -U "$PG_USER" -d dvndb -f "$tmp/sample.sql"
+unset PGPASSWORD
+echo "catalog loaded: $(PGPASSWORD=$PG_PASSWORD psql -X -At -h 127.0.0.1 -p "$PG_PORT" -U "$PG_USER" -d dvndb \
+  -c 'SELECT count(*) FROM datafile') datafiles"
+
+step "Writing $config"
+cat > "$config" <<EOF
+[Database]
+Host: 127.0.0.1
+Port: $PG_PORT
+Database: dvndb
+Username: $PG_USER
+Password: $PG_PASSWORD
+BackupDatabase: backupdb
+
+[Repository]
+FileSystemDirectory: $store
+
+[Backup]
+StorageType: local
+BackupDirectory: $backup
+IncrementalOverlap: 24h
+
+[Stores]
+dataverse.files.file.type = file
+dataverse.files.file.directory = $store
+dataverse.files.file2.type = file
+dataverse.files.file2.directory = $store2
+
+[Notifications]
+Email: admin@example.edu
+EOF
+cat "$config"
+
+failed_ids=$(awk -F'\t' '$3 ~ /^FAIL_/ { printf "%s%s (%s)", sep, $1, $3; sep = ", " }' "$tmp/expected.tsv")
+surprises=0
+# run EXPECTED_EXIT CMD...: echo the command, run it, report its exit code.
+run() {
+  local want=$1; shift
+  printf '\n$ %s\n' "$*"
+  local rc=0
+  "$@" || rc=$?
+  if [ "$rc" = "$want" ]; then
+    echo "(exit $rc, as expected)"
+  else
+    echo "(exit $rc; expected $want)"
+    surprises=$((surprises + 1))
+  fi
+  return 0
+}
+
+step "Checking the configuration"
+run 0 "$DVBACKUP" check-config --config "$config"
+
+step "Creating the backup database schema"
+run 0 "$DVBACKUP" init-db --config "$config"
+
+step "Dry run: what would be copied (nothing is touched)"
+run 0 "$DVBACKUP" run --config "$config" --dry-run
+
+step "First run: copy and prove every file"
+run 1 "$DVBACKUP" run --config "$config"
+echo "Exit 1 is expected: the sample has a datafile missing from its store (FAIL_READ) and one"
+echo "whose bytes no longer match the catalog checksum (FAIL_SOURCE_CHECKSUM, a damaged primary"
+echo "copy, which is reported and never overwritten): $failed_ids."
+echo "Harvested files are skipped, and the file whose ingest is scheduled is left for a later run."
+
+step "Copies in the backup directory"
+printf '\n$ find %s -type f | sort | head\n' "$backup"
+if [ -d "$backup" ]; then
+  find "$backup" -type f | sort | sed -n '1,10p'
+  echo "($(find "$backup" -type f | wc -l) files in all)"
+else
+  echo "(no backup directory was created)"
+  surprises=$((surprises + 1))
+fi
+
+step "Second run: incremental; skips what is OK, retries the failures"
+run 1 "$DVBACKUP" run --config "$config"
+
+step "What the backup database says"
+run 0 "$DVBACKUP" status --config "$config"
+
+echo
+if [ $surprises = 0 ]; then
+  echo "demo: every step ended as expected"
+else
+  echo "demo: $surprises step(s) did not end as expected"
+  exit 1
+fi

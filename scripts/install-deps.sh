@@ -1,0 +1,142 @@
+#!/usr/bin/env bash
+# Install what building, testing and demonstrating dvbackup needs on Debian 12. Idempotent:
+# installs only what is missing, runs apt-get update only when something is missing.
+#
+#   Debian packages: C libraries the package links (libpq, OpenSSL's libcrypto, libcurl,
+#   libssh2) with pkg-config, the PostgreSQL server and client used by the tests and the
+#   demo, python3 (scripts/make-sample-catalog.py), ca-certificates and curl.
+#   Swift toolchain: if no swift-build is on PATH or in $SWIFT_PREFIX/usr/bin, download the
+#   Swift $SWIFT_VERSION toolchain for Debian 12 from download.swift.org and unpack it into
+#   $SWIFT_PREFIX (best effort: a clear error if that is impossible, e.g. without network).
+#
+# Run as root for apt-get (as an ordinary user it uses `sudo -n` when that works, otherwise it
+# only reports what is missing). Reports what it does on stderr; prints nothing on stdout and
+# changes no environment: callers put the toolchain first in PATH themselves, e.g.
+#   if [ -d /opt/swift/usr/bin ]; then PATH="/opt/swift/usr/bin:$PATH"; fi
+#
+# Env knobs: SWIFT_VERSION (default 6.3.1), SWIFT_PREFIX (default /opt/swift),
+#            DVBACKUP_SKIP_APT=1 (skip all apt-get), DVBACKUP_SKIP_SWIFT=1.
+set -euo pipefail
+
+SWIFT_VERSION=${SWIFT_VERSION:-6.3.1}
+SWIFT_PREFIX=${SWIFT_PREFIX:-/opt/swift}
+PACKAGES=(libpq-dev libssl-dev libcurl4-openssl-dev libssh2-1-dev pkg-config postgresql
+          postgresql-client python3 ca-certificates curl)
+# What the Swift toolchain tarball itself needs on Debian 12 (swift.org's tarball install guide).
+SWIFT_RUNTIME_PACKAGES=(binutils gcc git libcurl4-openssl-dev libedit-dev libicu-dev
+                        libncurses-dev libpython3-dev libsqlite3-dev libxml2-dev pkg-config
+                        tzdata uuid-dev tar gzip)
+
+log() { echo "install-deps: $*" >&2; }
+
+if [ "$(id -u)" = 0 ]; then
+  SUDO=()
+elif command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then
+  SUDO=(sudo -n)
+else
+  SUDO=(none)
+fi
+
+have_pkg() {
+  [ "$(dpkg-query -W -f='${db:Status-Status}' "$1" 2>/dev/null || true)" = installed ]
+}
+
+apt_updated=0
+# apt_install PKG...: install the missing ones among PKG...
+apt_install() {
+  local missing=() p
+  if ! command -v dpkg-query >/dev/null 2>&1 || ! command -v apt-get >/dev/null 2>&1; then
+    log "not a Debian-like system (no dpkg/apt-get): make sure these are installed: $*"
+    return 0
+  fi
+  for p in "$@"; do have_pkg "$p" || missing+=("$p"); done
+  if [ ${#missing[@]} -eq 0 ]; then
+    return 0
+  fi
+  if [ "${SUDO[*]}" = none ]; then
+    log "missing Debian packages: ${missing[*]}"
+    log "not root and no password-less sudo: run as root: apt-get install ${missing[*]}"
+    return 1
+  fi
+  local aptlog
+  aptlog=$(mktemp)
+  if [ $apt_updated = 0 ]; then
+    log "apt-get update"
+    if ! "${SUDO[@]}" apt-get -o DPkg::Lock::Timeout=600 update -qq >"$aptlog" 2>&1; then
+      tail -n 20 "$aptlog" >&2; log "apt-get update failed"
+    fi
+    apt_updated=1
+  fi
+  log "apt-get install ${missing[*]}"
+  if ! DEBIAN_FRONTEND=noninteractive "${SUDO[@]}" apt-get -o DPkg::Lock::Timeout=600 install -y -qq \
+      --no-install-recommends "${missing[@]}" >"$aptlog" 2>&1; then
+    tail -n 30 "$aptlog" >&2; rm -f "$aptlog"
+    log "ERROR: apt-get install ${missing[*]} failed"
+    return 1
+  fi
+  rm -f "$aptlog"
+}
+
+# --- Debian packages ---------------------------------------------------------------------
+rc=0
+if [ "${DVBACKUP_SKIP_APT:-0}" != 1 ]; then
+  if apt_install "${PACKAGES[@]}"; then
+    log "Debian packages present: ${PACKAGES[*]}"
+  else
+    rc=1
+  fi
+fi
+
+# --- Swift toolchain ---------------------------------------------------------------------
+find_swift_build() {
+  if command -v swift-build >/dev/null 2>&1; then command -v swift-build; return 0; fi
+  if [ -x "$SWIFT_PREFIX/usr/bin/swift-build" ]; then echo "$SWIFT_PREFIX/usr/bin/swift-build"; return 0; fi
+  return 1
+}
+
+if [ "${DVBACKUP_SKIP_SWIFT:-0}" != 1 ]; then
+  if sb=$(find_swift_build); then
+    log "Swift toolchain present: $sb"
+  else
+    case "$(uname -m)" in
+      x86_64)  platform=debian12 ;;
+      aarch64) platform=debian12-aarch64 ;;
+      *) log "no Swift toolchain for $(uname -m); install Swift $SWIFT_VERSION by hand"; exit 1 ;;
+    esac
+    name="swift-$SWIFT_VERSION-RELEASE-$platform"
+    url="https://download.swift.org/swift-$SWIFT_VERSION-release/$platform/swift-$SWIFT_VERSION-RELEASE/$name.tar.gz"
+    if [ "${DVBACKUP_SKIP_APT:-0}" != 1 ]; then
+      apt_install "${SWIFT_RUNTIME_PACKAGES[@]}" || log "could not install the toolchain's runtime packages; trying anyway"
+    fi
+    parent=$(dirname "$SWIFT_PREFIX")
+    if ! mkdir -p "$parent" 2>/dev/null || [ ! -w "$parent" ]; then
+      log "cannot write $parent; run as root or set SWIFT_PREFIX to a writable directory"
+      exit 1
+    fi
+    if [ -e "$SWIFT_PREFIX" ] && [ -n "$(ls -A "$SWIFT_PREFIX" 2>/dev/null)" ]; then
+      log "ERROR: $SWIFT_PREFIX exists but holds no usr/bin/swift-build; move it away or set SWIFT_PREFIX"
+      exit 1
+    fi
+    tmp=$(mktemp -d "$parent/.swift-download.XXXXXX")
+    trap 'rm -rf "$tmp"' EXIT
+    log "downloading $url"
+    if ! curl -fsSL --retry 3 --connect-timeout 20 -o "$tmp/$name.tar.gz" "$url" >&2; then
+      log "ERROR: could not download the Swift $SWIFT_VERSION toolchain from $url"
+      log "install it by hand (https://www.swift.org/install/linux/) into $SWIFT_PREFIX, or put swift-build on PATH"
+      exit 1
+    fi
+    log "unpacking into $SWIFT_PREFIX"
+    mkdir -p "$tmp/unpack"
+    tar -xzf "$tmp/$name.tar.gz" -C "$tmp/unpack" --strip-components=1
+    [ -x "$tmp/unpack/usr/bin/swift-build" ] || { log "ERROR: the archive has no usr/bin/swift-build"; exit 1; }
+    rmdir "$SWIFT_PREFIX" 2>/dev/null || true   # only if empty: never delete someone's files
+    if [ -e "$SWIFT_PREFIX" ]; then
+      log "ERROR: $SWIFT_PREFIX exists but holds no usr/bin/swift-build; move it away or set SWIFT_PREFIX"
+      exit 1
+    fi
+    mv "$tmp/unpack" "$SWIFT_PREFIX"
+    log "Swift toolchain installed: $("$SWIFT_PREFIX/usr/bin/swiftc" --version 2>&1 | head -n1)"
+  fi
+fi
+
+exit $rc
