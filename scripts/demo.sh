@@ -74,6 +74,7 @@ PG_PORT=$PG_PORT PG_DIR=$PG_DIR PG_USER=$PG_USER PG_PASSWORD=$PG_PASSWORD \
 store=$tmp/files
 store2=$tmp/files-file2
 backup=$tmp/backup
+mkdir -p "$backup"   # an administrator creates (or mounts) the backup directory; dvbackup never does
 config=$tmp/config.ini
 
 step "Making a sample Dataverse: file stores $store and $store2, catalog in dvndb"
