@@ -46,7 +46,7 @@ public enum DurationParser {
         }
     }
 
-    /// `86400` → `24h`, `5400` → `1h30m`.
+    /// `86400` → `1d`, `5400` → `1h30m`, `0` → `0`.
     public static func format(_ seconds: Int64) -> String {
         if seconds == 0 { return "0" }
         var rest = seconds

@@ -1,3 +1,5 @@
+import Foundation
+
 /// An INI file read the way Python's `configparser` reads it, so that every `config.ini`
 /// the original `run_backup.py` accepted reads the same here.
 ///
@@ -45,7 +47,8 @@ public struct INIFile: Sendable {
         var lastEntryIndent = 0
         var lastEntry: (section: Int, index: Int)? = nil
 
-        let lines = text.split(separator: "\n", omittingEmptySubsequences: false)
+        // "\r\n" is one Character in Swift: normalise line ends before splitting.
+        let lines = text.replacingOccurrences(of: "\r\n", with: "\n").split(separator: "\n", omittingEmptySubsequences: false)
         for (offset, rawLine) in lines.enumerated() {
             let lineNumber = offset + 1
             var line = Substring(rawLine)
@@ -70,7 +73,7 @@ public struct INIFile: Sendable {
 
             if stripped.hasPrefix("[") {
                 guard stripped.hasSuffix("]"), stripped.count > 2 else {
-                    throw ConfigError(path: path, line: lineNumber, "a section header must look like [Name], not '\(stripped)'")
+                    throw ConfigError(path: path, line: lineNumber, "a section header must look like [Name], not '\(Self.preview(stripped))'")
                 }
                 let name = String(stripped.dropFirst().dropLast()).trimmingWhitespace()
                 if let existing = sections.firstIndex(where: { $0.name.lowercased() == name.lowercased() }) {

@@ -96,7 +96,8 @@ public struct Settings: Sendable {
             } ?? 5432,
             database: try reader.requiredValue(db, "Database"),
             username: try reader.requiredValue(db, "Username"),
-            password: db.entry("Password")?.value,
+            // An empty Password is no password, as libpq treats it: PGPASSWORD or ~/.pgpass.
+            password: db.entry("Password").flatMap { $0.value.isEmpty ? nil : $0.value },
             backupDatabase: try reader.requiredValue(db, "BackupDatabase"))
         warnings += reader.unknownKeys(db, known: ["Host", "Port", "Database", "Username", "Password", "BackupDatabase"])
 
@@ -105,6 +106,10 @@ public struct Settings: Sendable {
             if let entry = repo.entry("FileSystemDirectory") {
                 guard !entry.value.isEmpty else {
                     throw ConfigError(path: path, line: entry.line, section: repo.name, key: entry.key, "is empty")
+                }
+                guard entry.value.hasPrefix("/") else {
+                    throw ConfigError(path: path, line: entry.line, section: repo.name, key: entry.key,
+                                      "must be an absolute path, not '\(entry.value)'")
                 }
                 fileSystemDirectory = entry.value
             } else {
@@ -165,10 +170,16 @@ public struct Settings: Sendable {
         stores = try StoreRegistry(section: ini.section("Stores"), fileSystemDirectory: fileSystemDirectory, path: path)
 
         // [Notifications]
-        if let n = ini.section("Notifications"), let e = n.entry("Email") {
-            notificationEmails = e.value.split(separator: ",").map { $0.trimmingWhitespace() }.filter { !$0.isEmpty }
+        if let n = ini.section("Notifications") {
+            notificationEmails = (n.entry("Email")?.value ?? "").split(separator: ",")
+                .map { $0.trimmingWhitespace() }.filter { !$0.isEmpty }
+            warnings += reader.unknownKeys(n, known: ["Email"])
         } else {
             notificationEmails = []
+        }
+        let knownSections = ["Database", "Repository", "Backup", "Stores", "Notifications"].map { $0.lowercased() }
+        for section in ini.sections where !knownSections.contains(section.name.lowercased()) {
+            warnings.append("\(path):\(section.line): [\(section.name)] is not a section dvbackup knows; it is ignored")
         }
         self.warnings = warnings
     }

@@ -18,7 +18,7 @@ public struct StoreRegistry: Sendable {
     public private(set) var defaultStoreId = "file"
 
     public init(stores: [StoreConfig], defaultStoreId: String = "file") {
-        for s in stores { self.stores[s.id] = s }
+        for s in stores { self.stores[s.id.lowercased()] = s }
         self.defaultStoreId = defaultStoreId
     }
 

@@ -15,7 +15,8 @@ public func formatBytes(_ bytes: Int64) -> String {
     let units = ["B", "kB", "MB", "GB", "TB", "PB"]
     var value = Double(bytes)
     var unit = 0
-    while value >= 1000, unit < units.count - 1 {
+    // Choose the unit after rounding to one decimal: 999,950 B is 1.0 MB, not 1000.0 kB.
+    while value >= 999.95, unit < units.count - 1 {
         value /= 1000
         unit += 1
     }
