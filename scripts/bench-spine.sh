@@ -29,12 +29,7 @@ DVBACKUP=${DVBACKUP:-$repo/.build/release/dvbackup}
 say() { echo "bench: $*" >&2; }
 
 bash scripts/install-deps.sh
-if [ -d /opt/swift/usr/bin ]; then
-  PATH="/opt/swift/usr/bin:$PATH"
-elif command -v swiftc >/dev/null 2>&1; then
-  PATH="$(dirname "$(readlink -f "$(command -v swiftc)")"):$PATH"
-fi
-export PATH
+. scripts/toolchain.sh
 
 if [ ! -x /usr/bin/time ]; then
   if [ "$(id -u)" = 0 ]; then

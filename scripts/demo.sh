@@ -24,12 +24,7 @@ step() { printf '\n==> %s\n' "$*"; }
 
 step "Installing what is missing (scripts/install-deps.sh)"
 bash scripts/install-deps.sh
-if [ -d /opt/swift/usr/bin ]; then
-  PATH="/opt/swift/usr/bin:$PATH"
-elif command -v swiftc >/dev/null 2>&1; then
-  PATH="$(dirname "$(readlink -f "$(command -v swiftc)")"):$PATH"
-fi
-export PATH
+. scripts/toolchain.sh
 
 if [ -n "${DVBACKUP:-}" ]; then
   step "Using the binary $DVBACKUP"

@@ -18,13 +18,7 @@ cd "$(dirname "$0")/.."
 
 bash scripts/install-deps.sh
 
-# Toolchain first in PATH (/usr/bin/swift may be another program, e.g. OpenStack's client).
-if [ -d /opt/swift/usr/bin ]; then
-  PATH="/opt/swift/usr/bin:$PATH"
-elif command -v swiftc >/dev/null 2>&1; then
-  PATH="$(dirname "$(readlink -f "$(command -v swiftc)")"):$PATH"
-fi
-export PATH
+. scripts/toolchain.sh
 command -v swift-build >/dev/null 2>&1 || { echo "test.sh: swift-build not found" >&2; exit 1; }
 
 pg_port=${DVBACKUP_TEST_PGPORT:-5544}

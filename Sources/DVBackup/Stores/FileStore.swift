@@ -27,16 +27,8 @@ public struct FileStore: SourceStore {
             throw FileFailure(.failRead, "\(object.address) is not a regular file")
         }
         _ = posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL)
-        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: Self.chunkSize, alignment: 4096)
-        defer { buffer.deallocate() }
-        while true {
-            let n = read(fd, buffer.baseAddress, buffer.count)
-            if n < 0 {
-                if errno == EINTR { continue }
-                throw FileFailure(.failRead, "cannot read \(object.address): \(String(cString: strerror(errno)))")
-            }
-            if n == 0 { break }
-            try sink(UnsafeRawBufferPointer(rebasing: buffer[0..<n]))
+        if let e = try readToEnd(fd, chunkSize: Self.chunkSize, sink) {
+            throw FileFailure(.failRead, "cannot read \(object.address): \(errorText(e))")
         }
     }
 }

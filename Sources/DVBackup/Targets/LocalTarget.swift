@@ -131,18 +131,12 @@ final class LocalUpload: TargetUpload {
         defer { close(rfd) }
         _ = posix_fadvise(rfd, 0, 0, POSIX_FADV_DONTNEED)
         let digest = Digest(algorithm)
-        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: FileStore.chunkSize, alignment: 4096)
-        defer { buffer.deallocate() }
         var total: Int64 = 0
-        while true {
-            let n = read(rfd, buffer.baseAddress, buffer.count)
-            if n < 0 {
-                if errno == EINTR { continue }
-                throw FileFailure(.failVerify, "cannot read back \(temporaryPath): \(String(cString: strerror(errno)))")
-            }
-            if n == 0 { break }
-            digest.update(UnsafeRawBufferPointer(rebasing: buffer[0..<n]))
-            total += Int64(n)
+        if let e = readToEnd(rfd, { chunk in
+            digest.update(chunk)
+            total += Int64(chunk.count)
+        }) {
+            throw FileFailure(.failVerify, "cannot read back \(temporaryPath): \(errorText(e))")
         }
         let actual = digest.finalizeHex()
         guard total == written else {

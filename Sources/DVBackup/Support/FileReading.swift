@@ -1,0 +1,23 @@
+import Foundation
+
+/// Reads `fd` from its current offset to the end, handing each chunk (at most `chunkSize`
+/// bytes, one reused buffer) to `body`; an interrupted read is retried.
+///
+/// - Returns: `nil` at the end of the file, or the `errno` of a read that failed.
+func readToEnd<E: Error>(_ fd: Int32, chunkSize: Int = FileStore.chunkSize,
+                         _ body: (UnsafeRawBufferPointer) throws(E) -> Void) throws(E) -> Int32? {
+    let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: chunkSize, alignment: 4096)
+    defer { buffer.deallocate() }
+    while true {
+        let n = read(fd, buffer.baseAddress, buffer.count)
+        if n < 0 {
+            if errno == EINTR { continue }
+            return errno
+        }
+        if n == 0 { return nil }
+        try body(UnsafeRawBufferPointer(rebasing: buffer[0..<n]))
+    }
+}
+
+/// `strerror` as a Swift string.
+func errorText(_ code: Int32) -> String { String(cString: strerror(code)) }
