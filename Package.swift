@@ -21,10 +21,12 @@ let package = Package(
                        providers: [.apt(["libpq-dev"]), .brew(["libpq"])]),
         .systemLibrary(name: "CLibCrypto", pkgConfig: "libcrypto",
                        providers: [.apt(["libssl-dev"]), .brew(["openssl@3"])]),
+        .systemLibrary(name: "CLibSSH2", pkgConfig: "libssh2",
+                       providers: [.apt(["libssh2-1-dev"]), .brew(["libssh2"])]),
         .target(
             name: "DVBackup",
             dependencies: [
-                "CLibPQ", "CLibCrypto",
+                "CLibPQ", "CLibCrypto", "CLibSSH2",
                 .product(name: "Logging", package: "swift-log"),
             ],
             resources: [.embedInCode("Status/sql")],

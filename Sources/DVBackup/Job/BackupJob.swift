@@ -180,9 +180,7 @@ public final class BackupJob {
                     while jobs.take() != nil {}
                     return
                 }
-                while let file = jobs.take() {
-                    results.put(transfer.copy(file, to: session))
-                }
+                CopyWorker(transfer: transfer, session: session, logger: logger).run(jobs: jobs, results: results)
             })
         }
         let recorderBox = RecorderState()

@@ -34,11 +34,14 @@ public enum BackupStatus: String, Sendable, CaseIterable, Codable, Comparable {
 public struct FileFailure: Error, Sendable, CustomStringConvertible {
     public let status: BackupStatus
     public let reason: String
+    /// The connection to the target was lost: the file may succeed once it is re-established.
+    public let connectionLost: Bool
 
-    public init(_ status: BackupStatus, _ reason: String) {
+    public init(_ status: BackupStatus, _ reason: String, connectionLost: Bool = false) {
         precondition(!status.isOK)
         self.status = status
         self.reason = reason
+        self.connectionLost = connectionLost
     }
 
     public var description: String { "\(status.rawValue): \(reason)" }

@@ -22,8 +22,37 @@ public protocol BackupTarget: Sendable {
 /// One worker's connection to the target. Not shared between threads.
 public protocol TargetSession: AnyObject {
     /// Starts writing the copy at `relativePath` (`<authority>/<identifier>/<name>`).
-    /// Nothing is visible under the final name until `publish`.
+    /// Nothing is visible under the final name until it is settled.
     func beginUpload(relativePath: String) throws(FileFailure) -> any TargetUpload
+    /// How many written copies may wait to be proven together (1: each at once).
+    var settleBatchSize: Int { get }
+    /// Proves each written copy (its bytes must have the digest `expectedHex`) and
+    /// publishes the proven ones under their final names. Returns, in order, how each was
+    /// proven or why it was not; a copy that failed is not published.
+    func settle(_ copies: [WrittenCopy]) -> [Result<String, FileFailure>]
+}
+
+/// A copy whose bytes have all been sent, waiting to be proven.
+public struct WrittenCopy {
+    public let upload: any TargetUpload
+    public let algorithm: ChecksumAlgorithm
+    public let expectedHex: String
+    public let bytes: Int64
+}
+
+extension TargetSession {
+    public var settleBatchSize: Int { 1 }
+
+    /// One copy at a time: `verify`, then `publish`.
+    public func settle(_ copies: [WrittenCopy]) -> [Result<String, FileFailure>] {
+        copies.map { copy in
+            Result { () throws(FileFailure) -> String in
+                let proof = try copy.upload.verify(algorithm: copy.algorithm, expectedHex: copy.expectedHex)
+                try copy.upload.publish()
+                return proof
+            }
+        }
+    }
 }
 
 /// A copy being written.

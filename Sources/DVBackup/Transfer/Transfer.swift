@@ -10,17 +10,34 @@ public struct FileOutcome: Sendable {
     /// `<ALGORITHM>:<hex>` of the bytes read and proven on the target.
     public let provenChecksum: String?
     public let seconds: Double
+    /// The failure came from a lost connection to the target: worth another try.
+    public let connectionLost: Bool
 }
 
-/// Copies one file: reads it once from its store, hashes it while writing it to the
-/// target, checks the digest against the catalog, has the target prove the copy, and only
-/// then publishes it under its final name.
+/// Copies files in two steps. `send` reads a file once from its store, hashing it while
+/// writing it to the target, and checks the digest against the catalog; `settle` has the
+/// target prove the copies and publish them under their final names (one by one, or in
+/// batches where the target proves many copies in one round trip).
 public struct Transfer: Sendable {
     public let stores: SourceStores
 
     public init(stores: SourceStores) { self.stores = stores }
 
-    public func copy(_ file: CatalogFile, to session: any TargetSession) -> FileOutcome {
+    /// A file whose bytes are on the target, under a temporary name.
+    public struct Sent {
+        let file: CatalogFile
+        let copy: WrittenCopy
+        let location: String
+        let hasCatalogChecksum: Bool
+        let started: Double
+    }
+
+    public enum SendResult {
+        case sent(Sent)
+        case done(FileOutcome)
+    }
+
+    public func send(_ file: CatalogFile, to session: any TargetSession) -> SendResult {
         let start = MonotonicClock.now()
         var bytes: Int64 = 0
         var location: String? = nil
@@ -50,22 +67,49 @@ public struct Transfer: Sendable {
                 if let expected = file.expectedSourceSize, expected != bytes {
                     throw FileFailure(.failSourceChecksum, "the source \(object.address) has \(bytes) bytes, the catalog records \(expected); nothing was written under the final name")
                 }
-                let proof = try upload.verify(algorithm: algorithm, expectedHex: actual)
-                try upload.publish()
-                let status: BackupStatus = catalog == nil ? .okNoChecksum : .ok
-                let detail = catalog == nil
-                    ? "no usable checksum in the catalog (type '\(file.checksumType ?? "")', value '\(file.checksumValue ?? "")'); copy \(proof)"
-                    : "copy \(proof)"
-                return FileOutcome(file: file, status: status, detail: detail, bytes: bytes, location: location,
-                                   provenChecksum: "\(algorithm.rawValue):\(actual)",
-                                   seconds: MonotonicClock.now() - start)
+                return .sent(Sent(file: file, copy: WrittenCopy(upload: upload, algorithm: algorithm, expectedHex: actual, bytes: bytes),
+                                  location: upload.location, hasCatalogChecksum: catalog != nil, started: start))
             } catch {
                 upload.abort()
                 throw error
             }
         } catch {
-            return FileOutcome(file: file, status: error.status, detail: error.reason, bytes: bytes,
-                               location: location, provenChecksum: nil, seconds: MonotonicClock.now() - start)
+            return .done(Self.failed(file, error, bytes: bytes, location: location, since: start))
         }
+    }
+
+    /// Proves and publishes sent files; returns their outcomes in order.
+    public func settle(_ sent: [Sent], on session: any TargetSession) -> [FileOutcome] {
+        guard !sent.isEmpty else { return [] }
+        let results = session.settle(sent.map(\.copy))
+        return zip(sent, results).map { s, result in
+            switch result {
+            case .success(let proof):
+                let f = s.file
+                let detail = s.hasCatalogChecksum
+                    ? "copy \(proof)"
+                    : "no usable checksum in the catalog (type '\(f.checksumType ?? "")', value '\(f.checksumValue ?? "")'); copy \(proof)"
+                return FileOutcome(file: f, status: s.hasCatalogChecksum ? .ok : .okNoChecksum, detail: detail,
+                                   bytes: s.copy.bytes, location: s.location,
+                                   provenChecksum: "\(s.copy.algorithm.rawValue):\(s.copy.expectedHex)",
+                                   seconds: MonotonicClock.now() - s.started, connectionLost: false)
+            case .failure(let error):
+                s.copy.upload.abort()
+                return Self.failed(s.file, error, bytes: s.copy.bytes, location: s.location, since: s.started)
+            }
+        }
+    }
+
+    /// Sends and settles one file.
+    public func copy(_ file: CatalogFile, to session: any TargetSession) -> FileOutcome {
+        switch send(file, to: session) {
+        case .done(let outcome): outcome
+        case .sent(let s): settle([s], on: session)[0]
+        }
+    }
+
+    static func failed(_ file: CatalogFile, _ error: FileFailure, bytes: Int64, location: String?, since start: Double) -> FileOutcome {
+        FileOutcome(file: file, status: error.status, detail: error.reason, bytes: bytes, location: location,
+                    provenChecksum: nil, seconds: MonotonicClock.now() - start, connectionLost: error.connectionLost)
     }
 }

@@ -1,0 +1,169 @@
+internal import CLibSSH2
+import Foundation
+
+/// An SFTP channel on an `SSHSession` (`LIBSSH2_SFTP`), shut down in `deinit`. Not
+/// `Sendable`, like its session, which it keeps alive.
+public final class SFTPClient {
+    let session: SSHSession
+    private let handle: OpaquePointer
+
+    public init(session: SSHSession) throws(SSHError) {
+        self.session = session
+        guard let sftp = libssh2_sftp_init(session.handle) else {
+            throw session.lastError(libssh2_session_last_errno(session.handle), "cannot start SFTP on \(session.config.display)")
+        }
+        handle = sftp
+    }
+
+    deinit { libssh2_sftp_shutdown(handle) }
+
+    /// The error of the last call: an SFTP status with its meaning, or the session's error.
+    func error(_ rc: Int, _ what: String) -> SSHError {
+        if Int32(rc) == LIBSSH2_ERROR_SFTP_PROTOCOL {
+            let status = libssh2_sftp_last_error(handle)
+            return SSHError(code: LIBSSH2_ERROR_SFTP_PROTOCOL, sftpStatus: status,
+                            message: "\(what): \(Self.statusText(status))", connectionLost: false)
+        }
+        return session.lastError(Int32(rc), what)
+    }
+
+    /// The SFTP status codes of draft-ietf-secsh-filexfer, as a server reports them.
+    static func statusText(_ status: UInt) -> String {
+        switch status {
+        case 1: "end of file"
+        case 2: "no such file or directory"
+        case 3: "permission denied"
+        case 4: "failure (the server gave no reason)"
+        case 5: "bad message"
+        case 6: "no connection"
+        case 7: "connection lost"
+        case 8: "operation not supported by the server"
+        case 9: "invalid handle"
+        case 10: "no such path"
+        case 11: "file already exists"
+        case 12: "write protected"
+        case 13: "no media"
+        case 14: "no space left on the file system"
+        case 15: "quota exceeded"
+        default: "SFTP status \(status)"
+        }
+    }
+
+    public struct Attributes: Sendable {
+        public var isDirectory: Bool
+        public var isRegularFile: Bool
+        public var size: UInt64
+    }
+
+    /// `stat`; `nil` when the path does not exist.
+    public func stat(_ path: String) throws(SSHError) -> Attributes? {
+        var attrs = LIBSSH2_SFTP_ATTRIBUTES()
+        let rc = libssh2_sftp_stat_ex(handle, path, UInt32(path.utf8.count), LIBSSH2_SFTP_STAT, &attrs)
+        if rc != 0 {
+            let e = error(Int(rc), "cannot stat \(path)")
+            if e.sftpStatus == 2 || e.sftpStatus == 10 { return nil }
+            throw e
+        }
+        let mode = attrs.permissions & UInt(LIBSSH2_SFTP_S_IFMT)
+        return Attributes(isDirectory: mode == UInt(LIBSSH2_SFTP_S_IFDIR), isRegularFile: mode == UInt(LIBSSH2_SFTP_S_IFREG),
+                          size: attrs.filesize)
+    }
+
+    /// Creates a directory; an existing directory is fine.
+    public func makeDirectory(_ path: String, mode: Int = 0o755) throws(SSHError) {
+        let rc = libssh2_sftp_mkdir_ex(handle, path, UInt32(path.utf8.count), mode)
+        if rc == 0 { return }
+        let e = error(Int(rc), "cannot create directory \(path)")
+        if e.connectionLost { throw e }
+        // OpenSSH answers a generic failure for an existing directory: look.
+        if let a = try stat(path), a.isDirectory { return }
+        throw e
+    }
+
+    public func rename(_ from: String, to: String) throws(SSHError) {
+        let flags = LIBSSH2_SFTP_RENAME_OVERWRITE | LIBSSH2_SFTP_RENAME_ATOMIC | LIBSSH2_SFTP_RENAME_NATIVE
+        let rc = libssh2_sftp_rename_ex(handle, from, UInt32(from.utf8.count), to, UInt32(to.utf8.count), Int(flags))
+        if rc != 0 { throw error(Int(rc), "cannot rename \(from) to \(to)") }
+    }
+
+    public func remove(_ path: String) throws(SSHError) {
+        let rc = libssh2_sftp_unlink_ex(handle, path, UInt32(path.utf8.count))
+        if rc != 0 { throw error(Int(rc), "cannot remove \(path)") }
+    }
+
+    public func openForWriting(_ path: String, mode: Int = 0o644) throws(SSHError) -> SFTPFile {
+        let flags = LIBSSH2_FXF_WRITE | LIBSSH2_FXF_CREAT | LIBSSH2_FXF_TRUNC
+        guard let h = libssh2_sftp_open_ex(handle, path, UInt32(path.utf8.count), UInt(flags), mode, LIBSSH2_SFTP_OPENFILE) else {
+            throw error(Int(libssh2_session_last_errno(session.handle)), "cannot create \(path)")
+        }
+        return SFTPFile(client: self, handle: h, path: path)
+    }
+
+    public func openForReading(_ path: String) throws(SSHError) -> SFTPFile {
+        guard let h = libssh2_sftp_open_ex(handle, path, UInt32(path.utf8.count), UInt(LIBSSH2_FXF_READ), 0, LIBSSH2_SFTP_OPENFILE) else {
+            throw error(Int(libssh2_session_last_errno(session.handle)), "cannot open \(path)")
+        }
+        return SFTPFile(client: self, handle: h, path: path)
+    }
+}
+
+/// An open remote file (`LIBSSH2_SFTP_HANDLE`), closed in `deinit` if not closed before.
+public final class SFTPFile {
+    let client: SFTPClient
+    private var handle: OpaquePointer?
+    public let path: String
+
+    init(client: SFTPClient, handle: OpaquePointer, path: String) {
+        self.client = client
+        self.handle = handle
+        self.path = path
+    }
+
+    deinit {
+        if let handle { libssh2_sftp_close_handle(handle) }
+    }
+
+    /// Writes all of `bytes`. libssh2 splits a large buffer into pipelined SFTP write
+    /// requests, so large chunks keep many requests in flight.
+    public func write(_ bytes: UnsafeRawBufferPointer) throws(SSHError) {
+        guard let handle else { throw SSHError(code: 0, message: "\(path) is closed", connectionLost: false) }
+        var offset = 0
+        while offset < bytes.count {
+            let n = libssh2_sftp_write(handle, bytes.baseAddress!.assumingMemoryBound(to: CChar.self) + offset, bytes.count - offset)
+            if n < 0 { throw client.error(n, "cannot write \(path)") }
+            offset += n
+        }
+    }
+
+    /// Reads up to `buffer.count` bytes; 0 at the end of the file.
+    public func read(into buffer: UnsafeMutableRawBufferPointer) throws(SSHError) -> Int {
+        guard let handle else { throw SSHError(code: 0, message: "\(path) is closed", connectionLost: false) }
+        let n = libssh2_sftp_read(handle, buffer.baseAddress!.assumingMemoryBound(to: CChar.self), buffer.count)
+        if n < 0 { throw client.error(n, "cannot read \(path)") }
+        return n
+    }
+
+    /// Asks the server to flush the file to its disk (OpenSSH's fsync@openssh.com).
+    /// Returns `false` when the server does not offer it.
+    @discardableResult
+    public func sync() throws(SSHError) -> Bool {
+        guard let handle else { return false }
+        let rc = libssh2_sftp_fsync(handle)
+        if rc == 0 { return true }
+        let e = client.error(Int(rc), "cannot flush \(path) to the server's disk")
+        if e.sftpStatus == 8 { return false }
+        throw e
+    }
+
+    public func close() throws(SSHError) {
+        guard let h = handle else { return }
+        handle = nil
+        let rc = libssh2_sftp_close_handle(h)
+        if rc != 0 { throw client.error(Int(rc), "cannot close \(path)") }
+    }
+}
+
+/// Quotes a path for a POSIX shell: `'it'\''s'`.
+public func shellQuote(_ s: String) -> String {
+    "'" + s.replacingOccurrences(of: "'", with: "'\\''") + "'"
+}
