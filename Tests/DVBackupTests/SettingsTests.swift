@@ -280,17 +280,64 @@ func lineNumber(of needle: String, in text: String) -> Int? {
                     mentioning: ["tape"])
     }
 
-    @Test(arguments: ["ssh", "swift", "SSH"])
-    func sshAndSwiftAreNotAvailable(type: String) {
+    @Test(arguments: ["swift", "Swift"])
+    func swiftIsNotAvailableYet(type: String) {
         let text = minimalConfig(backup: "StorageType: \(type)\nBackupDirectory = /b")
         expectError(text, line: lineNumber(of: "StorageType", in: text), section: "Backup", key: "StorageType",
                     mentioning: ["not available"])
     }
 
-    @Test func originalConfigWithSshIsRefused() {
+    @Test func originalConfigWithSshLoadsWithItsKeysAndDefaults() throws {
         let text = originalConfigINI.replacingOccurrences(of: "StorageType: local", with: "StorageType: ssh")
-        expectError(text, line: lineNumber(of: "StorageType: ssh", in: text), section: "Backup", key: "StorageType",
-                    mentioning: ["ssh"])
+        let s = try Settings(ini: INIFile(parsing: text, path: "/etc/dvbackup/config.ini"))
+        let ssh = try #require(s.backup.ssh)
+        #expect(s.backup.storageType == .ssh)
+        #expect(ssh.host == "backup.dataverse.edu")
+        #expect(ssh.port == 22)
+        #expect(ssh.username == "backup")
+        #expect(s.backup.backupDirectory == "/dataverse_backup")
+        #expect(ssh.privateKey == nil)
+        #expect(ssh.privateKeyCandidates.map { ($0 as NSString).lastPathComponent } == ["id_ed25519", "id_ecdsa", "id_rsa"])
+        #expect(ssh.knownHosts.hasSuffix("/.ssh/known_hosts"))
+        #expect(ssh.connections == 4)
+        #expect(s.backup.workers == 4, "one worker per SSH connection")
+        #expect(s.warnings.isEmpty, "\(s.warnings)")
+    }
+
+    @Test func sshKeysAreRead() throws {
+        let text = minimalConfig(backup: """
+            StorageType = ssh
+            SshHost = 127.0.0.1
+            SshPort = 2222
+            SshUsername = dvb
+            BackupDirectory = /srv/backup
+            SshPrivateKey = /etc/dvbackup/id_ed25519
+            SshKnownHosts = /etc/dvbackup/known_hosts
+            SshConnections = 8
+            """)
+        let s = try Settings(ini: INIFile(parsing: text, path: "c.ini"))
+        let ssh = try #require(s.backup.ssh)
+        #expect(ssh.port == 2222 && ssh.connections == 8)
+        #expect(ssh.privateKeyCandidates == ["/etc/dvbackup/id_ed25519"])
+        #expect(ssh.knownHosts == "/etc/dvbackup/known_hosts")
+        let c = ssh.connection()
+        #expect(c.knownHostsName == "[127.0.0.1]:2222")
+        #expect(c.display == "dvb@127.0.0.1:2222")
+    }
+
+    @Test(arguments: [
+        ("StorageType = ssh\nSshUsername = u\nBackupDirectory = /b", "SshHost"),
+        ("StorageType = ssh\nSshHost = h\nBackupDirectory = /b", "SshUsername"),
+        ("StorageType = ssh\nSshHost = h\nSshUsername = u", "BackupDirectory"),
+        ("StorageType = ssh\nSshHost = h\nSshUsername = u\nBackupDirectory = /b\nSshPort = 0", "SshPort"),
+        ("StorageType = ssh\nSshHost = h\nSshUsername = u\nBackupDirectory = /b\nSshConnections = 99", "SshConnections"),
+        ("StorageType = ssh\nSshHost = h\nSshUsername = u\nBackupDirectory = /b\nSshKnownHosts = known", "SshKnownHosts"),
+        ("StorageType = ssh\nSshHost = h\nSshUsername = u\nBackupDirectory = /b\nSshPrivateKeyPassphraseEnv = DVBACKUP_NO_SUCH_VARIABLE_X", "SshPrivateKeyPassphraseEnv"),
+    ])
+    func sshMistakesNameTheirKey(backup: String, key: String) {
+        let text = minimalConfig(backup: backup)
+        let line = text.contains(key + " =") ? lineNumber(of: key + " =", in: text) : lineNumber(of: "[Backup]", in: text)
+        expectError(text, line: line, section: "Backup", key: key, mentioning: key == "SshPrivateKeyPassphraseEnv" ? ["DVBACKUP_NO_SUCH_VARIABLE_X", "not set"] : [key])
     }
 
     @Test(arguments: ["backup", "./backup", "~/backup"])

@@ -21,6 +21,15 @@ public struct EffectiveSettings {
         out.line("[Backup]")
         out.line("  StorageType = \(s.backup.storageType.rawValue)")
         out.line("  BackupDirectory = \(s.backup.backupDirectory)")
+        if let ssh = s.backup.ssh {
+            out.line("  SshHost = \(ssh.host)")
+            out.line("  SshPort = \(ssh.port)")
+            out.line("  SshUsername = \(ssh.username)")
+            out.line("  SshPrivateKey = \(ssh.privateKey ?? "(not set: ssh-agent, then \(ssh.privateKeyCandidates.joined(separator: ", ")))")")
+            out.line("  SshPrivateKeyPassphraseEnv = \(ssh.passphraseEnv.map { "\($0) (its value: ***)" } ?? "(not set: the key has no passphrase)")")
+            out.line("  SshKnownHosts = \(ssh.knownHosts)")
+            out.line("  SshConnections = \(ssh.connections)")
+        }
         out.line("  IncrementalOverlap = \(DurationParser.format(s.backup.incrementalOverlapSeconds)) (\(s.backup.incrementalOverlapSeconds) s)")
         out.line("  LogLevel = \(s.backup.logLevel.rawValue)")
         out.line("  Workers = \(s.backup.workers)")

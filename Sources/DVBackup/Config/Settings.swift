@@ -28,6 +28,32 @@ public struct DatabaseSettings: Sendable {
     }
 }
 
+/// The SFTP keys of `[Backup]` (StorageType `ssh`).
+public struct SSHSettings: Sendable, Equatable {
+    public var host: String
+    public var port: Int
+    public var username: String
+    /// The configured private key, or `nil` for ~/.ssh/id_ed25519, id_ecdsa, id_rsa.
+    public var privateKey: String?
+    /// The environment variable that holds the key's passphrase.
+    public var passphraseEnv: String?
+    public var knownHosts: String
+    public var connections: Int
+
+    /// The key files to try, in order.
+    public var privateKeyCandidates: [String] {
+        if let privateKey { return [privateKey] }
+        return ["id_ed25519", "id_ecdsa", "id_rsa"].map { Settings.homeDirectory + "/.ssh/" + $0 }
+    }
+
+    /// The connection, with the passphrase read from the environment now.
+    public func connection() -> SSHConnectionConfig {
+        SSHConnectionConfig(host: host, port: port, user: username, privateKeys: privateKeyCandidates,
+                            passphrase: passphraseEnv.flatMap { ProcessInfo.processInfo.environment[$0] },
+                            useAgent: true, knownHostsPath: knownHosts)
+    }
+}
+
 /// The `[Backup]` section.
 public struct BackupSettings: Sendable {
     public var storageType: StorageType
@@ -36,8 +62,10 @@ public struct BackupSettings: Sendable {
     /// How far back an incremental run re-reads the catalog before its cursor.
     public var incrementalOverlapSeconds: Int64
     public var logLevel: Logger.Level
-    /// Files copied at the same time.
+    /// Files copied at the same time (for `ssh`: SshConnections, one connection each).
     public var workers: Int
+    /// For StorageType `ssh`.
+    public var ssh: SSHSettings?
 }
 
 /// Everything a run needs, read and checked from `config.ini`.
@@ -127,12 +155,12 @@ public struct Settings: Sendable {
             throw ConfigError(path: path, line: typeEntry.line, section: b.name, key: typeEntry.key,
                               "unknown StorageType '\(typeEntry.value)' (use one of: local, ssh, swift)")
         }
-        if storageType != .local {
+        if storageType == .swift {
             throw ConfigError(path: path, line: typeEntry.line, section: b.name, key: typeEntry.key,
-                              "StorageType '\(storageType.rawValue)' is not available in this version of dvbackup yet (use local)")
+                              "StorageType 'swift' is not available in this version of dvbackup yet (use local or ssh)")
         }
         let backupDirectory = try reader.requiredValue(b, "BackupDirectory", because: "StorageType is \(storageType.rawValue)")
-        if storageType == .local, !backupDirectory.hasPrefix("/") {
+        if !backupDirectory.hasPrefix("/") {
             let e = b.entry("BackupDirectory")!
             throw ConfigError(path: path, line: e.line, section: b.name, key: e.key,
                               "must be an absolute path, not '\(backupDirectory)'")
@@ -157,14 +185,40 @@ public struct Settings: Sendable {
         if let e = b.entry("Workers") {
             workers = try reader.integer(e, section: b.name, range: 1...64)
         }
+        var ssh: SSHSettings? = nil
+        if storageType == .ssh {
+            let because = "StorageType is ssh"
+            let s = SSHSettings(
+                host: try reader.requiredValue(b, "SshHost", because: because),
+                port: try b.entry("SshPort").map { (e) throws(ConfigError) in try reader.integer(e, section: b.name, range: 1...65535) } ?? 22,
+                username: try reader.requiredValue(b, "SshUsername", because: because),
+                privateKey: try reader.path(b, "SshPrivateKey"),
+                passphraseEnv: b.entry("SshPrivateKeyPassphraseEnv")?.value,
+                knownHosts: try reader.path(b, "SshKnownHosts") ?? Settings.homeDirectory + "/.ssh/known_hosts",
+                connections: try b.entry("SshConnections").map { (e) throws(ConfigError) in try reader.integer(e, section: b.name, range: 1...32) } ?? 4)
+            if let name = s.passphraseEnv {
+                let e = b.entry("SshPrivateKeyPassphraseEnv")!
+                guard !name.isEmpty else {
+                    throw ConfigError(path: path, line: e.line, section: b.name, key: e.key, "is empty (name an environment variable)")
+                }
+                guard ProcessInfo.processInfo.environment[name] != nil else {
+                    throw ConfigError(path: path, line: e.line, section: b.name, key: e.key,
+                                      "the environment variable \(name) is not set (it must hold the passphrase of the private key)")
+                }
+            }
+            workers = s.connections
+            ssh = s
+        }
         backup = BackupSettings(storageType: storageType, backupDirectory: backupDirectory,
-                                incrementalOverlapSeconds: overlap, logLevel: level, workers: workers)
+                                incrementalOverlapSeconds: overlap, logLevel: level, workers: workers, ssh: ssh)
         // The original keys of the other storage types are accepted (an existing config.ini
         // has them) and ignored while StorageType does not select them.
         let originalBackupKeys = ["StorageType", "SshHost", "SshPort", "SshUsername", "BackupDirectory",
                                   "SwiftAuthUrl", "SwiftAuthVersion", "SwiftUser", "SwiftKey", "SwiftTenant",
                                   "SwiftEndPoint"]
-        warnings += reader.unknownKeys(b, known: originalBackupKeys + ["IncrementalOverlap", "LogLevel", "Workers"])
+        warnings += reader.unknownKeys(b, known: originalBackupKeys + ["IncrementalOverlap", "LogLevel", "Workers",
+                                                                  "SshPrivateKey", "SshPrivateKeyPassphraseEnv",
+                                                                  "SshKnownHosts", "SshConnections"])
 
         // [Stores]
         stores = try StoreRegistry(section: ini.section("Stores"), fileSystemDirectory: fileSystemDirectory, path: path)
@@ -182,6 +236,13 @@ public struct Settings: Sendable {
             warnings.append("\(path):\(section.line): [\(section.name)] is not a section dvbackup knows; it is ignored")
         }
         self.warnings = warnings
+    }
+}
+
+extension Settings {
+    /// The home directory of the user running dvbackup (for ~/.ssh defaults).
+    public static var homeDirectory: String {
+        ProcessInfo.processInfo.environment["HOME"] ?? FileManager.default.homeDirectoryForCurrentUser.path
     }
 }
 
@@ -219,6 +280,17 @@ struct SectionReader {
                               "'\(e.value)' is not a whole number from \(range.lowerBound) to \(range.upperBound)")
         }
         return v
+    }
+
+    /// An optional path: `~/` is the user's home; it must be absolute.
+    func path(_ s: INIFile.Section, _ key: String) throws(ConfigError) -> String? {
+        guard let e = s.entry(key) else { return nil }
+        var value = e.value
+        if value.hasPrefix("~/") { value = Settings.homeDirectory + value.dropFirst() }
+        guard value.hasPrefix("/") else {
+            throw ConfigError(path: path, line: e.line, section: s.name, key: e.key, "must be an absolute path, not '\(e.value)'")
+        }
+        return value
     }
 
     func unknownKeys(_ s: INIFile.Section, known: [String]) -> [String] {

@@ -26,9 +26,10 @@ public final class BackupJob {
     }
 
     func makeTarget() -> any BackupTarget {
-        switch settings.backup.storageType {
-        case .local, .ssh, .swift: LocalTarget(root: settings.backup.backupDirectory)
+        if let ssh = settings.backup.ssh {
+            return SFTPTarget(connection: ssh.connection(), root: settings.backup.backupDirectory, logger: logger)
         }
+        return LocalTarget(root: settings.backup.backupDirectory)
     }
 
     func connect(_ info: PostgresConnectionInfo, _ label: String) throws(StartFailure) -> PostgresConnection {

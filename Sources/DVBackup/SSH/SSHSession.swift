@@ -56,7 +56,8 @@ public final class SSHSession {
     private let socket: Int32
     public let config: SSHConnectionConfig
     /// The server's host key as checked.
-    public let hostKey: SSHHostKey
+    public var hostKey: SSHHostKey { checkedHostKey! }
+    private var checkedHostKey: SSHHostKey?
 
     /// Connects, checks the host key (before authenticating: nothing is sent to an
     /// unknown server but the key exchange), and logs in.
@@ -69,23 +70,20 @@ public final class SSHSession {
             throw SSHError(code: LIBSSH2_ERROR_ALLOC, message: "libssh2 cannot create a session", connectionLost: true)
         }
         handle = session
+        // Every stored property is set from here on, so a throw below runs deinit, which
+        // frees the session and closes the socket (exactly once).
         libssh2_session_set_blocking(session, 1)
         libssh2_session_set_timeout(session, config.timeoutSeconds * 1000)
         // Prefer the host key types OpenSSH prefers, so the key a user accepted with ssh is
         // the one negotiated here.
         _ = libssh2_session_method_pref(session, LIBSSH2_METHOD_HOSTKEY,
             "ssh-ed25519,ecdsa-sha2-nistp256,ecdsa-sha2-nistp384,ecdsa-sha2-nistp521,rsa-sha2-512,rsa-sha2-256,ssh-rsa")
-        do {
-            let rc = libssh2_session_handshake(session, socket)
-            guard rc == 0 else { throw Self.error(session, rc, "SSH handshake with \(config.host):\(config.port) failed") }
-            hostKey = try SSHHostKey(session: session)
-            try KnownHosts.verify(hostKey, config: config, session: session)
-            try authenticate()
-        } catch {
-            libssh2_session_free(session)
-            close(socket)
-            throw error
-        }
+        let rc = libssh2_session_handshake(session, socket)
+        guard rc == 0 else { throw Self.error(session, rc, "SSH handshake with \(config.host):\(config.port) failed") }
+        let key = try SSHHostKey(session: session)
+        checkedHostKey = key
+        try KnownHosts.verify(key, config: config, session: session)
+        try authenticate()
     }
 
     deinit {

@@ -1,0 +1,433 @@
+import Foundation
+import Logging
+import Synchronization
+
+/// Paths known to exist on the target, shared by all sessions of a run, so that each
+/// directory is checked or created once per run rather than once per file.
+final class DirectoryCache: Sendable {
+    private let known = Mutex<Set<String>>([])
+    func contains(_ path: String) -> Bool { known.withLock { $0.contains(path) } }
+    func insert(_ path: String) { _ = known.withLock { $0.insert(path) } }
+}
+
+/// How copies are proven on an SFTP server.
+public enum SFTPProof: String, Sendable {
+    /// The server hashes the copy (md5sum, sha1sum, sha256sum, sha512sum over an exec channel).
+    case remoteCommand = "the server's checksum command"
+    /// The account allows no commands (a chrooted internal-sftp account, a NAS): the copy is
+    /// read back over SFTP and hashed here.
+    case readBack = "reading the copy back over SFTP"
+}
+
+/// A backup directory on an SFTP server (StorageType `ssh`), through libssh2.
+///
+/// Layout as the original script wrote it: `<BackupDirectory>/<authority>/<identifier>/<name>`.
+/// Each copy is written to `.<name>.dvbackup-partial` beside its final name, flushed
+/// (fsync@openssh.com), proven, and only then renamed over the final name.
+public final class SFTPTarget: BackupTarget, Sendable {
+    public let connection: SSHConnectionConfig
+    public let root: String
+    let logger: Logger
+    let directories = DirectoryCache()
+    private let proofMode = Mutex<SFTPProof?>(nil)
+    /// Reconnection delays after a lost connection, in seconds.
+    let reconnectDelays: [Double]
+    /// Copies proven together in one remote command.
+    static let batchSize = 64
+
+    public init(connection: SSHConnectionConfig, root: String, logger: Logger,
+                reconnectDelays: [Double] = [1, 2, 4, 8, 16]) {
+        self.connection = connection
+        self.root = root.count > 1 && root.hasSuffix("/") ? String(root.dropLast()) : root
+        self.logger = logger
+        self.reconnectDelays = reconnectDelays
+    }
+
+    public var method: String { "ssh" }
+    public var displayName: String { "sftp://\(connection.user)@\(connection.host):\(connection.port)\(root)" }
+    public var proof: SFTPProof { proofMode.withLock { $0 } ?? .readBack }
+
+    public func checkUsable() throws(TargetUnavailable) {
+        do {
+            let session = try SSHSession(connection)
+            let sftp = try SFTPClient(session: session)
+            guard let attrs = try sftp.stat(root) else {
+                throw TargetUnavailable("the backup directory \(root) does not exist on \(connection.display) (dvbackup does not create it)")
+            }
+            guard attrs.isDirectory else {
+                throw TargetUnavailable("the backup directory \(root) on \(connection.display) is not a directory")
+            }
+            let probe = root + "/.dvbackup-probe-\(getpid())"
+            do {
+                let f = try sftp.openForWriting(probe)
+                try f.close()
+                try sftp.remove(probe)
+            } catch {
+                throw TargetUnavailable("the backup directory \(root) on \(connection.display) is not writable: \(error)")
+            }
+            let mode = Self.detectProof(session)
+            proofMode.withLock { $0 = mode }
+            logger.info("connected to \(connection.display) (host key \(session.hostKey.typeName) \(session.hostKey.fingerprint)); copies are proven by \(mode.rawValue)")
+        } catch let e as TargetUnavailable {
+            throw e
+        } catch let e as HostKeyRejected {
+            throw TargetUnavailable(e.message)
+        } catch {
+            throw TargetUnavailable("cannot use \(displayName): \(error)")
+        }
+    }
+
+    /// Whether the account may run commands: a chrooted `ForceCommand internal-sftp`
+    /// account answers an exec request with the SFTP server, not with our echo.
+    static func detectProof(_ session: SSHSession) -> SFTPProof {
+        guard let r = try? session.run("echo dvbackup-exec-probe"), r.status == 0,
+              r.stdout == "dvbackup-exec-probe\n" else { return .readBack }
+        return .remoteCommand
+    }
+
+    public func makeSession() throws(TargetUnavailable) -> any TargetSession {
+        SFTPTargetSession(target: self)
+    }
+}
+
+/// One worker's connection to the SFTP server, re-established with backoff when it drops.
+final class SFTPTargetSession: TargetSession {
+    let target: SFTPTarget
+    private var ssh: SSHSession?
+    private var sftp: SFTPClient?
+
+    init(target: SFTPTarget) { self.target = target }
+
+    var settleBatchSize: Int { target.proof == .remoteCommand ? SFTPTarget.batchSize : 1 }
+
+    // MARK: connection
+
+    func client() throws(FileFailure) -> SFTPClient {
+        if let sftp { return sftp }
+        var lastError = ""
+        for (attempt, delay) in ([0] + target.reconnectDelays).enumerated() {
+            if delay > 0 {
+                target.logger.warning("reconnecting to \(target.connection.display) in \(formatDecimal(delay, places: 0)) s (attempt \(attempt + 1)): \(lastError)")
+                usleep(UInt32(delay * 1_000_000))
+            }
+            do {
+                let session = try SSHSession(target.connection)
+                let client = try SFTPClient(session: session)
+                ssh = session
+                sftp = client
+                if attempt > 0 { target.logger.info("reconnected to \(target.connection.display)") }
+                return client
+            } catch let e as HostKeyRejected {
+                throw FileFailure(.failWrite, e.message)
+            } catch let e as SSHError where !e.connectionLost {
+                throw FileFailure(.failWrite, e.message)
+            } catch {
+                lastError = "\(error)"
+            }
+        }
+        throw FileFailure(.failWrite, "cannot reach \(target.connection.display) after \(target.reconnectDelays.count + 1) attempts: \(lastError)")
+    }
+
+    /// Turns an SSH error into the file's failure; a lost connection is dropped, to be
+    /// re-established for the next file.
+    func failure(_ status: BackupStatus, _ error: SSHError) -> FileFailure {
+        if error.connectionLost {
+            sftp = nil
+            ssh = nil
+        }
+        return FileFailure(status, error.message, connectionLost: error.connectionLost)
+    }
+
+    func remoteSession() throws(FileFailure) -> SSHSession {
+        _ = try client()
+        return ssh!
+    }
+
+    // MARK: uploads
+
+    func beginUpload(relativePath: String) throws(FileFailure) -> any TargetUpload {
+        if let problem = PathSafety.problem(in: relativePath, what: "target path") {
+            throw FileFailure(.failWrite, problem)
+        }
+        let sftp = try client()
+        let finalPath = target.root + "/" + relativePath
+        let slash = finalPath.lastIndex(of: "/")!
+        let directory = String(finalPath[..<slash])
+        let name = String(finalPath[finalPath.index(after: slash)...])
+        do throws(SSHError) {
+            var path = target.root
+            for component in directory.dropFirst(target.root.count + 1).split(separator: "/") {
+                path += "/" + component
+                if target.directories.contains(path) { continue }
+                try sftp.makeDirectory(path)
+                target.directories.insert(path)
+            }
+            let temporary = directory + "/." + name + ".dvbackup-partial"
+            let file = try sftp.openForWriting(temporary)
+            return SFTPUpload(session: self, file: file, finalPath: finalPath, temporaryPath: temporary)
+        } catch {
+            throw failure(.failWrite, error)
+        }
+    }
+
+    // MARK: proof and publication
+
+    func settle(_ copies: [WrittenCopy]) -> [Result<String, FileFailure>] {
+        let uploads = copies.map { $0.upload as! SFTPUpload }
+        // 1. Make every copy durable and close it.
+        var results: [Result<String, FileFailure>?] = uploads.map { upload in
+            do throws(FileFailure) {
+                try upload.finishWriting()
+                return nil
+            } catch {
+                return .failure(error)
+            }
+        }
+        // 2. Prove the copies that were written.
+        let written = results.indices.filter { results[$0] == nil }
+        let proofs = prove(written.map { (uploads[$0], copies[$0].algorithm, copies[$0].expectedHex) })
+        for (i, proof) in zip(written, proofs) { results[i] = proof }
+        // 3. Publish the proven ones.
+        let proven = results.indices.filter {
+            if case .success = results[$0]! { return true }
+            return false
+        }
+        let published = publish(proven.map { uploads[$0] })
+        for (i, p) in zip(proven, published) {
+            if case .failure(let e) = p { results[i] = .failure(e) }
+        }
+        return results.map { $0! }
+    }
+
+    /// Hashes the copies on the server, one command per algorithm for the whole batch, or
+    /// reads them back where the account allows no commands.
+    func prove(_ items: [(upload: SFTPUpload, algorithm: ChecksumAlgorithm, expected: String)]) -> [Result<String, FileFailure>] {
+        guard !items.isEmpty else { return [] }
+        if target.proof == .readBack {
+            return items.map { readBack($0.upload, $0.algorithm, $0.expected) }
+        }
+        // One exec for the batch: the script goes to `sh -s` on standard input, so any
+        // login shell runs it and only POSIX sh quoting matters.
+        var script = ""
+        let groups = Dictionary(grouping: items.indices, by: { items[$0].algorithm })
+        for (algorithm, indices) in groups.sorted(by: { $0.key.rawValue < $1.key.rawValue }) {
+            script += algorithm.coreutilsCommand + " --"
+            for i in indices { script += " " + shellQuote(items[i].upload.temporaryPath) }
+            script += "\n"
+        }
+        let output: (stdout: String, stderr: String, status: Int32)
+        do throws(FileFailure) {
+            output = try runRemote(script)
+        } catch {
+            return items.map { _ in .failure(error) }
+        }
+        let digests = RemoteChecksumOutput.parse(output.stdout)
+        let complaint = output.stderr.trimmingWhitespace()
+        return items.map { item in
+            let command = item.algorithm.coreutilsCommand
+            guard let remote = digests[item.upload.temporaryPath] else {
+                let why = complaint.isEmpty ? "" : ": \(complaint)"
+                return .failure(FileFailure(.failVerify, "the server's \(command) gave no checksum for \(item.upload.temporaryPath)\(why)"))
+            }
+            guard remote == item.expected else {
+                return .failure(FileFailure(.failVerify, "the server's \(command) printed \(remote) for the copy \(item.upload.temporaryPath), the bytes sent had \(item.expected); the copy was not published"))
+            }
+            return .success("proven on the server by \(command)")
+        }
+    }
+
+    func runRemote(_ script: String) throws(FileFailure) -> (stdout: String, stderr: String, status: Int32) {
+        let session = try remoteSession()
+        do throws(SSHError) {
+            return try session.run("sh -s", input: script)
+        } catch {
+            throw failure(.failVerify, error)
+        }
+    }
+
+    func readBack(_ upload: SFTPUpload, _ algorithm: ChecksumAlgorithm, _ expected: String) -> Result<String, FileFailure> {
+        do throws(FileFailure) {
+            let sftp = try client()
+            do throws(SSHError) {
+                let file = try sftp.openForReading(upload.temporaryPath)
+                let digest = Digest(algorithm)
+                let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 20, alignment: 16)
+                defer { buffer.deallocate() }
+                while true {
+                    let n = try file.read(into: buffer)
+                    if n == 0 { break }
+                    digest.update(UnsafeRawBufferPointer(rebasing: buffer[0..<n]))
+                }
+                try file.close()
+                let actual = digest.finalizeHex()
+                guard actual == expected else {
+                    return .failure(FileFailure(.failVerify, "the copy \(upload.temporaryPath) read back has \(algorithm.rawValue) \(actual), the bytes sent had \(expected); the copy was not published"))
+                }
+                return .success("read back over SFTP, \(algorithm.rawValue) matches")
+            } catch {
+                throw failure(.failVerify, error)
+            }
+        } catch {
+            return .failure(error)
+        }
+    }
+
+    /// Renames proven copies over their final names. OpenSSH's SFTP rename refuses to
+    /// replace an existing file, so a copy that replaces an older one is moved with `mv -f`
+    /// (an atomic rename(2)) where commands are allowed, or after removing the old copy.
+    func publish(_ uploads: [SFTPUpload]) -> [Result<Void, FileFailure>] {
+        var results: [Result<Void, FileFailure>?] = Array(repeating: nil, count: uploads.count)
+        var replace: [Int] = []
+        for (i, upload) in uploads.enumerated() {
+            do throws(FileFailure) {
+                let sftp = try client()
+                do throws(SSHError) {
+                    try sftp.rename(upload.temporaryPath, to: upload.finalPath)
+                    upload.published = true
+                    results[i] = .success(())
+                } catch {
+                    if error.connectionLost { throw failure(.failWrite, error) }
+                    if (try? sftp.stat(upload.finalPath)) != nil {
+                        replace.append(i)
+                    } else {
+                        throw failure(.failWrite, error)
+                    }
+                }
+            } catch {
+                results[i] = .failure(error)
+            }
+        }
+        if !replace.isEmpty { replaceExisting(replace, uploads, &results) }
+        return results.map { $0! }
+    }
+
+    private func replaceExisting(_ replace: [Int], _ uploads: [SFTPUpload], _ results: inout [Result<Void, FileFailure>?]) {
+        if target.proof == .remoteCommand {
+            var script = ""
+            for i in replace {
+                script += "mv -f -- \(shellQuote(uploads[i].temporaryPath)) \(shellQuote(uploads[i].finalPath)) || echo \"failed \(i)\"\n"
+            }
+            do throws(FileFailure) {
+                let r = try runRemote(script)
+                for i in replace {
+                    if r.stdout.contains("failed \(i)\n") {
+                        results[i] = .failure(FileFailure(.failWrite, "cannot replace \(uploads[i].finalPath): \(r.stderr.trimmingWhitespace())"))
+                    } else {
+                        uploads[i].published = true
+                        results[i] = .success(())
+                    }
+                }
+            } catch {
+                for i in replace { results[i] = .failure(error) }
+            }
+            return
+        }
+        for i in replace {
+            do throws(FileFailure) {
+                let sftp = try client()
+                do throws(SSHError) {
+                    try sftp.remove(uploads[i].finalPath)
+                    try sftp.rename(uploads[i].temporaryPath, to: uploads[i].finalPath)
+                    uploads[i].published = true
+                    results[i] = .success(())
+                } catch {
+                    throw failure(.failWrite, error)
+                }
+            } catch {
+                results[i] = .failure(error)
+            }
+        }
+    }
+}
+
+/// A copy being written to the SFTP server.
+final class SFTPUpload: TargetUpload {
+    unowned let session: SFTPTargetSession
+    private var file: SFTPFile?
+    let finalPath: String
+    let temporaryPath: String
+    var published = false
+
+    init(session: SFTPTargetSession, file: SFTPFile, finalPath: String, temporaryPath: String) {
+        self.session = session
+        self.file = file
+        self.finalPath = finalPath
+        self.temporaryPath = temporaryPath
+    }
+
+    var location: String { finalPath }
+
+    func write(_ chunk: UnsafeRawBufferPointer) throws(FileFailure) {
+        guard let file else { throw FileFailure(.failWrite, "\(temporaryPath) is closed") }
+        do throws(SSHError) {
+            try file.write(chunk)
+        } catch {
+            throw session.failure(.failWrite, error)
+        }
+    }
+
+    /// Flushes the copy to the server's disk where the server offers it, and closes it.
+    func finishWriting() throws(FileFailure) {
+        guard let file else { return }
+        self.file = nil
+        do throws(SSHError) {
+            try file.sync()
+            try file.close()
+        } catch {
+            throw session.failure(.failWrite, error)
+        }
+    }
+
+    func verify(algorithm: ChecksumAlgorithm, expectedHex: String) throws(FileFailure) -> String {
+        try finishWriting()
+        return try session.prove([(self, algorithm, expectedHex)])[0].get()
+    }
+
+    func publish() throws(FileFailure) {
+        try session.publish([self])[0].get()
+    }
+
+    func abort() {
+        file = nil
+        guard !published else { return }
+        // Best effort: a copy left behind is overwritten when the file is copied again.
+        if let sftp = try? session.client() {
+            try? sftp.remove(temporaryPath)
+        }
+    }
+}
+
+/// Parses the output of `md5sum -- a b …` (and sha1sum, sha256sum, sha512sum): one line per
+/// file, `<hex>  <name>`, or `\<hex>  <escaped name>` when the name holds a backslash or a
+/// line end.
+enum RemoteChecksumOutput {
+    static func parse(_ text: String) -> [String: String] {
+        var result: [String: String] = [:]
+        for line in text.split(separator: "\n", omittingEmptySubsequences: true) {
+            var l = Substring(line)
+            let escaped = l.hasPrefix("\\")
+            if escaped { l = l.dropFirst() }
+            guard let space = l.firstIndex(of: " ") else { continue }
+            let hex = l[..<space].lowercased()
+            guard [32, 40, 64, 128].contains(hex.count), hex.allSatisfy(\.isHexDigit) else { continue }
+            var name = l[l.index(after: space)...]
+            // "<hex>  name" (text mode) or "<hex> *name" (binary mode).
+            if name.hasPrefix(" ") || name.hasPrefix("*") { name = name.dropFirst() }
+            result[escaped ? unescape(String(name)) : String(name)] = hex
+        }
+        return result
+    }
+
+    static func unescape(_ s: String) -> String {
+        var out = ""
+        var it = s.makeIterator()
+        while let c = it.next() {
+            if c == "\\", let n = it.next() {
+                out.append(n == "n" ? "\n" : n == "r" ? "\r" : n)
+            } else {
+                out.append(c)
+            }
+        }
+        return out
+    }
+}
