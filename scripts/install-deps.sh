@@ -4,7 +4,13 @@
 #
 #   Debian packages: C libraries the package links (libpq, OpenSSL's libcrypto, libcurl,
 #   libssh2) with pkg-config, the PostgreSQL server and client used by the tests and the
-#   demo, python3 (scripts/make-sample-catalog.py), ca-certificates and curl.
+#   demo, the OpenSSH server, SFTP server and client used by the SFTP tests
+#   (scripts/services/start-sshd.sh runs its own sshd on 127.0.0.1, never the system
+#   service), python3 (scripts/make-sample-catalog.py), ca-certificates and curl.
+#   Installing openssh-server would start the system sshd on port 22 through invoke-rc.d
+#   where there is no systemd: while it is installed, a policy-rc.d that forbids starting
+#   services is put in place (unless one exists already), and a system sshd that appeared
+#   on port 22 anyway is stopped again.
 #   Swift toolchain: if no swift-build is on PATH or in $SWIFT_PREFIX/usr/bin, download the
 #   Swift $SWIFT_VERSION toolchain for Debian 12 from download.swift.org and unpack it into
 #   $SWIFT_PREFIX (best effort: a clear error if that is impossible, e.g. without network).
@@ -21,7 +27,8 @@ set -euo pipefail
 SWIFT_VERSION=${SWIFT_VERSION:-6.3.1}
 SWIFT_PREFIX=${SWIFT_PREFIX:-/opt/swift}
 PACKAGES=(libpq-dev libssl-dev libcurl4-openssl-dev libssh2-1-dev pkg-config postgresql
-          postgresql-client python3 ca-certificates curl)
+          postgresql-client openssh-server openssh-sftp-server openssh-client python3
+          ca-certificates curl)
 # What the Swift toolchain tarball itself needs on Debian 12 (swift.org's tarball install guide).
 SWIFT_RUNTIME_PACKAGES=(binutils gcc git libcurl4-openssl-dev libedit-dev libicu-dev
                         libncurses-dev libpython3-dev libsqlite3-dev libxml2-dev pkg-config
@@ -67,14 +74,59 @@ apt_install() {
     fi
     apt_updated=1
   fi
+  local services=0
+  case " ${missing[*]} " in *" openssh-server "*) services=1 ;; esac
+  [ $services = 1 ] && no_service_starts_begin
   log "apt-get install ${missing[*]}"
   if ! DEBIAN_FRONTEND=noninteractive "${SUDO[@]}" apt-get -o DPkg::Lock::Timeout=600 install -y -qq \
       --no-install-recommends "${missing[@]}" >"$aptlog" 2>&1; then
     tail -n 30 "$aptlog" >&2; rm -f "$aptlog"
+    [ $services = 1 ] && no_service_starts_end
     log "ERROR: apt-get install ${missing[*]} failed"
     return 1
   fi
   rm -f "$aptlog"
+  [ $services = 1 ] && no_service_starts_end
+  return 0
+}
+
+# Package installs must not start services: without systemd, openssh-server's postinst would
+# start the system sshd on 0.0.0.0:22 through invoke-rc.d. invoke-rc.d asks policy-rc.d
+# first; exit code 101 = "action forbidden". An existing policy-rc.d (e.g. a container's) is
+# left alone; ours is removed again afterwards (also if the script dies in between).
+POLICY_RC_D=/usr/sbin/policy-rc.d
+policy_ours=0
+system_sshd_before=""
+system_sshd_pid() {   # pid of a running system sshd (its pid file is /run/sshd.pid), or nothing
+  local p
+  p=$(cat /run/sshd.pid 2>/dev/null || true)
+  case "$p" in ''|*[!0-9]*) return 0 ;; esac
+  kill -0 "$p" 2>/dev/null && echo "$p"
+  return 0
+}
+no_service_starts_begin() {
+  system_sshd_before=$(system_sshd_pid)
+  if [ ! -e "$POLICY_RC_D" ] && [ "${SUDO[*]}" != none ]; then
+    printf '#!/bin/sh\n# written by dvbackup scripts/install-deps.sh while installing packages\nexit 101\n' \
+      | "${SUDO[@]}" tee "$POLICY_RC_D" >/dev/null
+    "${SUDO[@]}" chmod 0755 "$POLICY_RC_D"
+    policy_ours=1
+    trap 'no_service_starts_end' EXIT
+  fi
+}
+no_service_starts_end() {
+  if [ $policy_ours = 1 ]; then
+    "${SUDO[@]}" rm -f "$POLICY_RC_D"
+    policy_ours=0
+  fi
+  # A system sshd that the install started anyway (a policy-rc.d that allows it): stop it.
+  local p
+  p=$(system_sshd_pid)
+  if [ -n "$p" ] && [ "$p" != "$system_sshd_before" ]; then
+    log "the openssh-server install started the system sshd (pid $p); stopping it"
+    "${SUDO[@]}" kill "$p" 2>/dev/null || true
+  fi
+  return 0
 }
 
 # --- Debian packages ---------------------------------------------------------------------

@@ -24,6 +24,55 @@ enum TestPostgres {
     }
 }
 
+/// The test sshd that `scripts/test.sh` starts (DVBACKUP_TEST_SSH_*), with its accounts:
+/// a normal one, a chrooted SFTP-only one, and one whose checksum commands lie.
+enum TestSSH {
+    static let env = ProcessInfo.processInfo.environment
+    static let host = env["DVBACKUP_TEST_SSH_HOST"]
+    static let port = Int(env["DVBACKUP_TEST_SSH_PORT"] ?? "2222") ?? 2222
+    static let dir = env["DVBACKUP_TEST_SSH_DIR"] ?? "/tmp/dvbackup-sshd"
+    static let user = env["DVBACKUP_TEST_SSH_USER"] ?? "dvbsftp"
+    static let backupDir = env["DVBACKUP_TEST_SSH_BACKUP_DIR"] ?? "/home/dvbsftp/backup"
+    static let chrootUser = env["DVBACKUP_TEST_SSH_CHROOT_USER"] ?? "dvbchroot"
+    static let chrootBackupDir = env["DVBACKUP_TEST_SSH_CHROOT_BACKUP_DIR"] ?? "/backup"
+    static let liarUser = env["DVBACKUP_TEST_SSH_LIAR_USER"] ?? "dvbliar"
+    static let liarBackupDir = env["DVBACKUP_TEST_SSH_LIAR_BACKUP_DIR"] ?? "/home/dvbliar/backup"
+    static let key = env["DVBACKUP_TEST_SSH_KEY"] ?? dir + "/client_ed25519"
+    static let keyWithPassphrase = env["DVBACKUP_TEST_SSH_KEY_PASS"] ?? dir + "/client_ed25519_pass"
+    static let passphrase = env["DVBACKUP_TEST_SSH_KEY_PASSPHRASE"] ?? "correct horse battery"
+    static let rsaKey = env["DVBACKUP_TEST_SSH_KEY_RSA"] ?? dir + "/client_rsa"
+    static let knownHosts = env["DVBACKUP_TEST_SSH_KNOWN_HOSTS"] ?? dir + "/known_hosts"
+    static let knownHostsHashed = env["DVBACKUP_TEST_SSH_KNOWN_HOSTS_HASHED"] ?? dir + "/known_hosts_hashed"
+    static let knownHostsChanged = env["DVBACKUP_TEST_SSH_KNOWN_HOSTS_CHANGED"] ?? dir + "/known_hosts_changed"
+    static let fingerprint = env["DVBACKUP_TEST_SSH_FINGERPRINT"] ?? ""
+    /// Where the chroot's `/backup` is on this machine.
+    static let chrootRoot = env["DVBACKUP_TEST_SSH_CHROOT"] ?? "/srv/dvbchroot"
+
+    static var enabled: Bool { (host != nil || TestPostgres.required) && TestPostgres.enabled }
+
+    static func requireServer() throws {
+        guard host != nil else {
+            throw TestFailure("the SSH server is required (DVBACKUP_TEST_REQUIRE_SERVERS=1) but DVBACKUP_TEST_SSH_HOST is not set: run the tests with scripts/test.sh")
+        }
+    }
+
+    /// Stops the server and every session (SSHD_KEEP=1 keeps its keys), or starts it again.
+    static func control(_ action: String) throws {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/bin/bash")
+        p.arguments = [Sandbox.repoRoot + "/scripts/services/\(action)-sshd.sh"]
+        var e = ProcessInfo.processInfo.environment
+        e["SSHD_DIR"] = dir
+        e["SSHD_PORT"] = String(port)
+        e["SSHD_KEEP"] = "1"
+        p.environment = e
+        p.standardOutput = FileHandle.nullDevice
+        try p.run()
+        p.waitUntilExit()
+        guard p.terminationStatus == 0 else { throw TestFailure("\(action)-sshd.sh failed with \(p.terminationStatus)") }
+    }
+}
+
 struct TestFailure: Error, CustomStringConvertible {
     let description: String
     init(_ d: String) { description = d }
@@ -104,6 +153,7 @@ final class Sandbox {
             _ = try? admin.execute("DROP DATABASE IF EXISTS \(backupName) WITH (FORCE)")
         }
         try? FileManager.default.removeItem(atPath: root)
+        for d in remoteDirectories { try? FileManager.default.removeItem(atPath: d) }
     }
 
     func backupConnection() throws -> PostgresConnection {
@@ -132,15 +182,47 @@ final class Sandbox {
             "FileSystemDirectory: \(storeDir)",
             "",
             "[Backup]",
+        ] + (backupLines.contains { $0.hasPrefix("StorageType") } ? [] : [
             "StorageType: local",
             "BackupDirectory = \(backupDir)",
             "Workers = 2",
-        ] + backupLines
+        ]) + backupLines
         if let stores { lines += ["", "[Stores]"] + stores }
         lines += ["", "[Notifications]", "Email: admin@example.edu", ""]
         let path = root + "/" + name
         try lines.joined(separator: "\n").write(toFile: path, atomically: true, encoding: .utf8)
         return path
+    }
+
+    /// A fresh directory for this test's copies on the SSH server, owned by `account`:
+    /// returns (the path the server sees, the path on this machine).
+    func remoteDirectory(account: String, serverRoot: String, localRoot: String) throws -> (remote: String, local: String) {
+        let name = "t-" + URL(fileURLWithPath: root).lastPathComponent
+        let local = localRoot + "/" + name
+        try FileManager.default.createDirectory(atPath: local, withIntermediateDirectories: true)
+        guard let pw = getpwnam(account) else { throw TestFailure("no account \(account)") }
+        chown(local, pw.pointee.pw_uid, pw.pointee.pw_gid)
+        remoteDirectories.append(local)
+        return (serverRoot + "/" + name, local)
+    }
+
+    private var remoteDirectories: [String] = []
+
+    /// A config.ini for StorageType ssh.
+    @discardableResult
+    func writeSSHConfig(user: String = TestSSH.user, backupDirectory: String, key: String = TestSSH.key,
+                        knownHosts: String = TestSSH.knownHosts, extra: [String] = [], connections: Int = 2,
+                        name: String = "ssh.ini") throws -> String {
+        try writeConfig(backupLines: [
+            "StorageType = ssh",
+            "SshHost = \(TestSSH.host ?? "127.0.0.1")",
+            "SshPort = \(TestSSH.port)",
+            "SshUsername = \(user)",
+            "BackupDirectory = \(backupDirectory)",
+            "SshPrivateKey = \(key)",
+            "SshKnownHosts = \(knownHosts)",
+            "SshConnections = \(connections)",
+        ] + extra, name: name)
     }
 
     /// Runs the built `dvbackup` binary.

@@ -166,12 +166,28 @@ public final class SSHSession {
             if rc == LIBSSH2_ERROR_FILE || rc == LIBSSH2_ERROR_PUBLICKEY_UNVERIFIED {
                 why += config.passphrase == nil ? " (is the key protected by a passphrase? name the environment variable that holds it with SshPrivateKeyPassphraseEnv)" : " (wrong passphrase, or a key format libssh2 cannot read)"
             }
+            if rc == LIBSSH2_ERROR_AUTHENTICATION_FAILED || rc == LIBSSH2_ERROR_PUBLICKEY_UNVERIFIED, Self.isRSAKey(path) {
+                // libssh2 1.10 signs RSA logins with SHA-1 ("ssh-rsa"), which OpenSSH 8.8
+                // and later refuse unless the server allows it.
+                why += " (this is an RSA key: the libssh2 1.10 that dvbackup uses signs RSA logins with SHA-1, which OpenSSH 8.8 and later refuse by default; use an ed25519 or ECDSA key (ssh-keygen -t ed25519), or allow it on the server with PubkeyAcceptedAlgorithms +ssh-rsa)"
+            }
             attempts.append("\(path): \(why)")
         }
         if attempts.isEmpty { attempts.append("no private key found (set SshPrivateKey, or start ssh-agent)") }
         throw SSHError(code: LIBSSH2_ERROR_AUTHENTICATION_FAILED,
                        message: "cannot log in to \(config.display) with a key: " + attempts.joined(separator: "; "),
                        connectionLost: false)
+    }
+
+    /// Whether a private key file holds an RSA key (PEM, or OpenSSH format whose public
+    /// part names ssh-rsa).
+    static func isRSAKey(_ path: String) -> Bool {
+        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { return false }
+        if text.contains("BEGIN RSA PRIVATE KEY") { return true }
+        guard text.contains("BEGIN OPENSSH PRIVATE KEY") else { return false }
+        let body = text.split(separator: "\n").filter { !$0.hasPrefix("-----") }.joined()
+        guard let data = Data(base64Encoded: body) else { return false }
+        return data.range(of: Data("ssh-rsa".utf8)) != nil
     }
 
     private func authenticateWithAgent(_ attempts: inout [String]) throws -> Bool {

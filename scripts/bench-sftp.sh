@@ -1,0 +1,441 @@
+#!/usr/bin/env bash
+# On-demand measurement of dvbackup's SFTP target (not a test; nothing here runs in CI),
+# against what an administrator would otherwise use, in one run on this machine, over a
+# private loopback sshd (scripts/services/start-sshd.sh, account dvbsftp):
+#   (a) dvbackup run   StorageType ssh, SshConnections 4, a fresh empty backup database each
+#                      run (it proves every copy itself)
+#   (b) rclone copy --transfers 4   sftp remote; rclone verifies each file by running
+#                      `md5sum` on the server (md5sum_command) against the MD5 it computed
+#                      while reading
+#   (c) OpenSSH sftp -b (put -r) of the tree, then one `find DIR -type f -exec md5sum {} +`
+#                      over ssh, timed together
+# for two data sets laid out as a Dataverse file store <store>/<authority>/<identifier>/<name>
+# with a matching Dataverse 6 catalog (MD5 checksums of the real bytes) in a throwaway
+# PostgreSQL:
+#   small  SMALL_FILES files of 4 KiB, 100 per dataset (10.5072/FK2/BENCH000, BENCH001, ...)
+#   big    one file of BIG_MIB MiB (dataset 10.5072/FK2/BENCHBIG)
+# Each tool runs RUNS times per set, interleaved, every run into a NEW empty remote directory
+# (never a directory deleted right before: on ext4 without a journal, creating files right
+# after deleting many costs up to ~0.7 ms each; copies of earlier bench runs are deleted at
+# the start, followed by a SETTLE pause). The source is read into the page cache and `sync`
+# runs before every timed command; every copy is checked afterwards (file count, and MD5 of
+# every file against the source, read locally: same machine), untimed.
+# Timing: /usr/bin/time (wall seconds, peak RSS of the timed process tree's largest process).
+# Prints the medians, the ratios dvbackup/rclone and dvbackup/(sftp+md5sum), and the targets:
+# small set in at most 1/3 of rclone's time, big file in no more than rclone's time,
+# dvbackup's peak RSS under 64 MB.
+#
+#   bash scripts/bench-sftp.sh                       (about 20-30 min at full size)
+#   BIG_MIB=64 SMALL_FILES=500 RUNS=1 SETTLE=0 bash scripts/bench-sftp.sh   (a quick check)
+#
+# Knobs: RUNS (default 3), BIG_MIB (default 2048), SMALL_FILES (default 10000), SETS
+# (default "small big"), SETTLE (default 65: seconds to wait after deleting old copies),
+# PG_PORT (5571), PG_DIR (/tmp/dvbackup-bench-sftp-pg), SSHD_PORT (2223), SSHD_DIR
+# (/tmp/dvbackup-bench-sshd), DVBACKUP (binary to measure, default .build/release/dvbackup,
+# built with `swift-build -c release` if missing), BENCH_KEEP=1 (keep the work directory and
+# the remote copies).
+# Needs root (the sshd test accounts), about 2 x BIG_MIB + SMALL_FILES x 8 KiB in /tmp
+# plus (3 x RUNS + 1) x SMALL_FILES x 8 KiB in /home (big copies are deleted after each run).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+repo=$(pwd)
+
+RUNS=${RUNS:-3}
+BIG_MIB=${BIG_MIB:-2048}
+SMALL_FILES=${SMALL_FILES:-10000}
+SETS=${SETS:-small big}
+SETTLE=${SETTLE:-65}
+PG_PORT=${PG_PORT:-5571}
+PG_DIR=${PG_DIR:-/tmp/dvbackup-bench-sftp-pg}
+PG_USER=dvbackup
+PG_PASSWORD=dvbackup-pw
+SSHD_PORT=${SSHD_PORT:-2223}
+SSHD_DIR=${SSHD_DIR:-/tmp/dvbackup-bench-sshd}
+DVBACKUP=${DVBACKUP:-$repo/.build/release/dvbackup}
+# when the last bench deleted its copies (pitfall: recently deleted inodes, see above)
+CLEAN_STAMP=/tmp/dvbackup-bench-sftp.cleaned
+
+say() { echo "bench-sftp: $*" >&2; }
+
+for v in RUNS BIG_MIB SMALL_FILES SETTLE; do
+  case "${!v}" in ''|*[!0-9]*) say "$v must be a whole number"; exit 2 ;; esac
+done
+[ "$RUNS" -ge 1 ] && [ "$BIG_MIB" -ge 1 ] && [ "$SMALL_FILES" -ge 1 ] || { say "RUNS, BIG_MIB, SMALL_FILES must be >= 1"; exit 2; }
+[ "$(id -u)" = 0 ] || { say "must run as root (start-sshd.sh creates the test accounts)"; exit 1; }
+
+bash scripts/install-deps.sh
+. scripts/toolchain.sh
+
+# The comparison tools (Debian packages).
+need=()
+command -v rclone >/dev/null 2>&1 || need+=(rclone)
+command -v sftp >/dev/null 2>&1 || need+=(openssh-client)
+[ -x /usr/bin/time ] || need+=(time)
+if [ ${#need[@]} -gt 0 ]; then
+  say "installing ${need[*]}"
+  apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends "${need[@]}" >/dev/null 2>&1 \
+    || { apt-get -o DPkg::Lock::Timeout=600 update -qq >/dev/null 2>&1;
+         apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends "${need[@]}" >/dev/null; }
+fi
+
+if [ ! -x "$DVBACKUP" ]; then
+  say "building the release binary (swift-build -c release)"
+  swift-build -c release
+fi
+[ -x "$DVBACKUP" ] || { say "no binary at $DVBACKUP"; exit 1; }
+
+# Refuse busy ports and running instances before starting anything (the trap stops ours).
+for p in "$PG_PORT" "$SSHD_PORT"; do
+  if (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then say "port $p is in use; set PG_PORT/SSHD_PORT"; exit 1; fi
+done
+if [ -f "$PG_DIR/data/postmaster.pid" ] && kill -0 "$(head -n1 "$PG_DIR/data/postmaster.pid")" 2>/dev/null; then
+  say "a PostgreSQL already runs in $PG_DIR; set PG_DIR"; exit 1
+fi
+if [ -f "$SSHD_DIR/sshd.pid" ] && kill -0 "$(cat "$SSHD_DIR/sshd.pid")" 2>/dev/null; then
+  say "an sshd already runs from $SSHD_DIR; set SSHD_DIR"; exit 1
+fi
+
+work=$(mktemp -d "${TMPDIR:-/tmp}/dvbackup-bench-sftp.XXXXXX")
+chmod 0755 "$work"
+pg_started=0
+ssh_started=0
+rroot=""
+cleanup() {
+  local rc=$?
+  if [ -n "$rroot" ] && [ -d "$rroot" ] && [ "${BENCH_KEEP:-0}" != 1 ]; then
+    say "deleting the remote copies in $rroot"
+    rm -rf "$rroot"; date +%s > "$CLEAN_STAMP"
+  fi
+  if [ $ssh_started = 1 ]; then
+    SSHD_DIR=$SSHD_DIR SSHD_PORT=$SSHD_PORT bash scripts/services/stop-sshd.sh >&2 || true
+  fi
+  if [ $pg_started = 1 ]; then
+    PG_DIR=$PG_DIR bash scripts/services/stop-postgres.sh >&2 || true
+  fi
+  if [ "${BENCH_KEEP:-0}" = 1 ]; then say "kept $work${rroot:+ and $rroot}"; else rm -rf "$work"; fi
+  exit $rc
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+# --- servers ---------------------------------------------------------------------------------
+dbs=""
+for s in $SETS; do dbs="$dbs ${s}_dvndb"; done
+pg_started=1
+PG_PORT=$PG_PORT PG_DIR=$PG_DIR PG_USER=$PG_USER PG_PASSWORD=$PG_PASSWORD PG_DATABASES="${dbs# }" \
+  bash scripts/services/start-postgres.sh >"$work/pg.env"
+ssh_started=1
+SSHD_PORT=$SSHD_PORT SSHD_DIR=$SSHD_DIR bash scripts/services/start-sshd.sh >"$work/sshd.env"
+sshv() { sed -n "s/^$1=//p" "$work/sshd.env" | head -n1; }
+ruser=$(sshv SSH_USER)
+rbase=$(sshv SSH_BACKUP_DIR)
+key=$(sshv SSH_KEY)
+known=$(sshv SSH_KNOWN_HOSTS)
+rgroup=$(id -gn "$ruser")
+SSH_OPTS=(-F /dev/null -o BatchMode=yes -o IdentitiesOnly=yes -o IdentityAgent=none -i "$key"
+          -o UserKnownHostsFile="$known" -o GlobalKnownHostsFile=/dev/null
+          -o StrictHostKeyChecking=yes -o Port="$SSHD_PORT")
+
+psql_db() {
+  local db=$1; shift
+  PGPASSWORD=$PG_PASSWORD psql -X -q -v ON_ERROR_STOP=1 -h 127.0.0.1 -p "$PG_PORT" -U "$PG_USER" -d "$db" "$@"
+}
+
+# --- remote root: copies of an earlier bench go first (the wait comes after the data) --------
+rroot=$rbase/dvbackup-bench-sftp
+if [ -e "$rroot" ]; then
+  say "deleting copies left by an earlier bench run in $rroot"
+  rm -rf "$rroot"; sync; date +%s > "$CLEAN_STAMP"
+fi
+
+# --- data: file stores + catalogs ---------------------------------------------------------------
+# make_set NAME FILES SIZE PER IDENT_FMT: store in $work/NAME-store, catalog rows into NAME_dvndb,
+# manifest "<md5>  <relative path>" (sorted) in $work/NAME.md5
+make_set() {
+  local name=$1 n=$2 size=$3 per=$4 fmt=$5 t
+  t=$(date +%s)
+  say "[$name] writing $n file(s) of $size bytes and their catalog rows"
+  psql_db "${name}_dvndb" -f sql/catalog/dataverse-6.sql
+  mkdir -p "$work/$name-store"
+  python3 - "$work/$name-store" "$work/$name.sql" "$work/$name.md5" "$n" "$size" "$per" "$fmt" <<'PY'
+import datetime as dt, hashlib, os, sys
+store, sql_path, man_path = sys.argv[1], sys.argv[2], sys.argv[3]
+n, size, per, fmt = int(sys.argv[4]), int(sys.argv[5]), int(sys.argv[6]), sys.argv[7]
+base = dt.datetime(2022, 5, 1, 12, 0, 0)
+nds = (n + per - 1) // per
+ts = lambda i: base + dt.timedelta(milliseconds=1250 * (i // 10))
+stamp = lambda t: t.strftime("%Y-%m-%d %H:%M:%S.%f")[:-3]
+dv = ["1\tDataverse\t\\N\t2022-01-01 00:00:00\t2022-01-01 00:00:00\t\\N\t\\N\t\\N\t\\N\t\\N"]
+dsr, dfr, man, idents = [], [], [], {}
+for k in range(nds):
+    ident = "FK2/" + (fmt % k if "%" in fmt else fmt)
+    idents[k] = ident
+    t = stamp(ts(k * per))
+    dv.append("%d\tDataset\t1\t%s\t%s\tdoi\t10.5072\t%s\t/\tfile://10.5072/%s" % (2 + k, t, t, ident, ident))
+    dsr.append("%d\t1" % (2 + k))
+    os.makedirs(os.path.join(store, "10.5072", ident), exist_ok=True)
+chunk = 8 << 20
+for i in range(n):
+    k = i // per
+    when = ts(i)
+    name = "%011x-%012x" % (int(when.replace(tzinfo=dt.timezone.utc).timestamp() * 1000), i)
+    rel = os.path.join("10.5072", idents[k], name)
+    h = hashlib.md5()
+    with open(os.path.join(store, rel), "wb") as f:
+        left = size
+        while left > 0:
+            data = os.urandom(min(chunk, left))
+            h.update(data); f.write(data); left -= len(data)
+    fid = nds + 2 + i
+    t = stamp(when)
+    dv.append("%d\tDataFile\t%d\t%s\t%s\t\\N\t\\N\t\\N\t\\N\tfile://%s" % (fid, 2 + k, t, t, name))
+    dfr.append("%d\tMD5\t%s\tapplication/octet-stream\t%d\tA\tf\t-1" % (fid, h.hexdigest(), size))
+    man.append("%s  %s" % (h.hexdigest(), rel))
+with open(man_path, "w") as f:
+    f.write("\n".join(sorted(man, key=lambda l: l[34:])) + "\n")
+with open(sql_path, "w") as f:
+    f.write("BEGIN;\n")
+    f.write("COPY dvobject (id, dtype, owner_id, createdate, modificationtime, protocol, authority, identifier, separator, storageidentifier) FROM stdin;\n")
+    f.write("\n".join(dv) + "\n\\.\n")
+    f.write("INSERT INTO dataverse (id, alias, name, dataversetype) VALUES (1, 'root', 'Root', 'UNCATEGORIZED');\n")
+    f.write("COPY dataset (id, datasettype_id) FROM stdin;\n")
+    f.write("\n".join(dsr) + "\n\\.\n")
+    f.write("COPY datafile (id, checksumtype, checksumvalue, contenttype, filesize, ingeststatus, restricted, rootdatafileid) FROM stdin;\n")
+    f.write("\n".join(dfr) + "\n\\.\n")
+    f.write("DO $$ BEGIN PERFORM setval('dvobject_id_seq', (SELECT max(id) FROM dvobject)); END $$;\n")
+    f.write("COMMIT;\nANALYZE dvobject; ANALYZE dataset; ANALYZE datafile;\n")
+PY
+  psql_db "${name}_dvndb" -f "$work/$name.sql"
+  say "[$name] store and catalog ready in $(( $(date +%s) - t ))s"
+}
+
+declare -A set_files set_bytes
+for s in $SETS; do
+  case $s in
+    small) make_set small "$SMALL_FILES" 4096 100 'BENCH%03d'
+           set_files[small]=$SMALL_FILES; set_bytes[small]=$(( SMALL_FILES * 4096 )) ;;
+    big)   make_set big 1 $(( BIG_MIB * 1048576 )) 1 'BENCHBIG'
+           set_files[big]=1; set_bytes[big]=$(( BIG_MIB * 1048576 )) ;;
+    *) say "unknown set '$s' (use small, big)"; exit 2 ;;
+  esac
+done
+
+if [ -f "$CLEAN_STAMP" ]; then
+  wait_s=$(( $(cat "$CLEAN_STAMP") + SETTLE - $(date +%s) ))
+  if [ "$wait_s" -gt 0 ]; then
+    say "waiting ${wait_s}s: files were deleted in the backup file system less than ${SETTLE}s ago"
+    sleep "$wait_s"
+  fi
+fi
+install -d -o "$ruser" -g "$rgroup" -m 0755 "$rroot"
+
+cat > "$work/rclone.conf" <<EOF
+[bench]
+type = sftp
+host = 127.0.0.1
+port = $SSHD_PORT
+user = $ruser
+key_file = $key
+known_hosts_file = $known
+# rclone detects these on first use and writes them back into its config: set them up
+# front so that every timed run does the same work (verification by remote md5sum)
+shell_type = unix
+md5sum_command = md5sum
+sha1sum_command = sha1sum
+EOF
+
+# write_config FILE SET BACKUP_DB REMOTE_DIR
+write_config() {
+  cat > "$1" <<EOF
+[Database]
+Host: 127.0.0.1
+Port: $PG_PORT
+Database: ${2}_dvndb
+Username: $PG_USER
+Password: $PG_PASSWORD
+BackupDatabase: $3
+
+[Repository]
+FileSystemDirectory: $work/$2-store
+
+[Backup]
+StorageType: ssh
+SshHost: 127.0.0.1
+SshPort: $SSHD_PORT
+SshUsername: $ruser
+BackupDirectory: $4
+SshPrivateKey: $key
+SshKnownHosts: $known
+SshConnections: 4
+IncrementalOverlap: 24h
+
+[Stores]
+dataverse.files.file.type = file
+dataverse.files.file.directory = $work/$2-store
+
+[Notifications]
+Email: admin@example.edu
+EOF
+}
+
+warm() { find "$work/$1-store" -type f -exec cat {} + > /dev/null; }
+
+# timed OUT CMD...: GNU time -> OUT.time ("secs KB"), exit code -> OUT.rc, stderr -> OUT.log
+timed() {
+  local out=$1; shift
+  local rc=0
+  /usr/bin/time -f '%e %M' -o "$out.time" "$@" >"$out.out" 2>"$out.log" || rc=$?
+  echo "$rc" > "$out.rc"
+  return 0
+}
+
+# check_copy SET DIR: "ok" when DIR holds exactly the set's files with the right MD5s
+check_copy() {
+  local set=$1 dir=$2 nfiles
+  nfiles=$(find "$dir" -type f 2>/dev/null | wc -l)
+  if [ "$nfiles" != "${set_files[$set]}" ]; then echo "BAD: $nfiles files, expected ${set_files[$set]}"; return; fi
+  if (cd "$dir" && md5sum --quiet -c "$work/$set.md5") >/dev/null 2>&1; then echo ok; else echo "BAD: checksum mismatch"; fi
+}
+
+# --- the runs -----------------------------------------------------------------------------------
+: > "$work/results"       # lines: set tool run secs kb rc check
+dvb_unavailable=""
+for s in $SETS; do
+  install -d -o "$ruser" -g "$rgroup" -m 0755 "$rroot/$s"
+  # Does this binary take StorageType ssh at all? (check-config: exit 2 = configuration refused)
+  write_config "$work/check-$s.ini" "$s" "${s}_probe" "$rroot/$s"
+  dvb_ok=1
+  if ! "$DVBACKUP" check-config --config "$work/check-$s.ini" >/dev/null 2>"$work/check-$s.log"; then
+    dvb_ok=0
+    dvb_unavailable=$(grep -m1 -iE 'error' "$work/check-$s.log" | sed 's/^.*\[ERROR\] //' || true)
+    say "[$s] (a) dvbackup refuses the SFTP configuration (exit 2): ${dvb_unavailable:-see $work/check-$s.log}"
+    say "[$s] (a) skipped; (b) and (c) still run"
+  fi
+  for i in $(seq "$RUNS"); do
+    # (a) dvbackup
+    if [ $dvb_ok = 1 ]; then
+      d=$rroot/$s/dvbackup-$i
+      install -d -o "$ruser" -g "$rgroup" -m 0755 "$d"       # dvbackup does not create BackupDirectory
+      db=bk_${s}_$i
+      psql_db postgres -c "CREATE DATABASE \"$db\""
+      write_config "$work/$s-$i.ini" "$s" "$db" "$d"
+      "$DVBACKUP" init-db --config "$work/$s-$i.ini" >/dev/null 2>"$work/$s-$i-init.log" \
+        || { say "[$s] init-db failed:"; tail -n 3 "$work/$s-$i-init.log" >&2; }
+      warm "$s"; sync
+      say "[$s] run $i/$RUNS (a) dvbackup run"
+      timed "$work/$s-dvbackup-$i" "$DVBACKUP" run --config "$work/$s-$i.ini"
+      rc=$(cat "$work/$s-dvbackup-$i.rc")
+      if [ "$rc" = 2 ]; then
+        dvb_ok=0
+        dvb_unavailable=$(grep -m1 -iE 'error' "$work/$s-dvbackup-$i.log" | sed 's/^.*\[ERROR\] //' || true)
+        say "[$s] (a) dvbackup exited 2 (configuration refused): $dvb_unavailable"
+      elif [ "$rc" != 0 ]; then
+        say "[$s] (a) dvbackup exited $rc:"; tail -n 5 "$work/$s-dvbackup-$i.log" >&2
+      fi
+      echo "$s dvbackup $i $(cat "$work/$s-dvbackup-$i.time" | tail -n1) $rc $(check_copy "$s" "$d" | tr ' ' '_')" >> "$work/results"
+      if [ "$s" = big ]; then rm -rf "$d"; sync; fi
+    fi
+    # (b) rclone copy, verified by remote md5sum
+    d=$rroot/$s/rclone-$i
+    warm "$s"; sync
+    say "[$s] run $i/$RUNS (b) rclone copy --transfers 4"
+    timed "$work/$s-rclone-$i" rclone --config "$work/rclone.conf" copy --transfers 4 "$work/$s-store" "bench:$d"
+    rc=$(cat "$work/$s-rclone-$i.rc")
+    [ "$rc" = 0 ] || { say "[$s] (b) rclone exited $rc:"; tail -n 5 "$work/$s-rclone-$i.log" >&2; }
+    echo "$s rclone $i $(tail -n1 "$work/$s-rclone-$i.time") $rc $(check_copy "$s" "$d" | tr ' ' '_')" >> "$work/results"
+    if [ "$s" = big ]; then rm -rf "$d"; sync; fi
+    # (c) sftp put -r + one remote md5sum pass, timed together
+    d=$rroot/$s/sftp-$i
+    warm "$s"; sync
+    say "[$s] run $i/$RUNS (c) sftp put -r + ssh find -exec md5sum"
+    printf 'put -r %s %s\n' "$work/$s-store" "$d" > "$work/$s-sftp-$i.batch"
+    timed "$work/$s-sftp-$i" bash -c '
+      set -e
+      sftp -q -b "$1" "${@:4}" "$2" >/dev/null
+      ssh "${@:4}" "$2" "find '\''$3'\'' -type f -exec md5sum {} +" > "$1.sums"
+    ' sftp-md5 "$work/$s-sftp-$i.batch" "$ruser@127.0.0.1" "$d" "${SSH_OPTS[@]}"
+    rc=$(cat "$work/$s-sftp-$i.rc")
+    [ "$rc" = 0 ] || { say "[$s] (c) sftp/ssh exited $rc:"; tail -n 5 "$work/$s-sftp-$i.log" >&2; }
+    # the administrator's comparison of the remote sums with the source (untimed)
+    chk=$(check_copy "$s" "$d")
+    if [ "$chk" = ok ] && ! diff -q <(sed "s#  $d/#  #" "$work/$s-sftp-$i.batch.sums" | LC_ALL=C sort) \
+                                    <(LC_ALL=C sort "$work/$s.md5") >/dev/null; then
+      chk="BAD: remote md5sum output differs from the source"
+    fi
+    echo "$s sftp $i $(tail -n1 "$work/$s-sftp-$i.time") $rc $(echo "$chk" | tr ' ' '_')" >> "$work/results"
+    if [ "$s" = big ]; then rm -rf "$d"; sync; fi
+  done
+done
+
+# --- report -------------------------------------------------------------------------------------
+echo
+echo "dvbackup SFTP target benchmark: $(nproc) cores, $(awk '/MemTotal/ { printf "%.0f GiB", $2 / 1048576 }' /proc/meminfo), load $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "binary: $DVBACKUP"
+echo "server: OpenSSH $(ssh -V 2>&1 | sed 's/,.*//; s/OpenSSH_//') on 127.0.0.1:$SSHD_PORT (internal-sftp); rclone $(rclone version 2>/dev/null | head -n1 | awk '{ print $2 }'); RUNS=$RUNS"
+echo "sets: small = $SMALL_FILES x 4 KiB in $(( (SMALL_FILES + 99) / 100 )) datasets; big = 1 x $BIG_MIB MiB. MB = 10^6 bytes; medians over the runs with exit 0"
+[ -n "$dvb_unavailable" ] && echo "(a) dvbackup: NOT MEASURED, the binary refuses StorageType ssh (exit 2): $dvb_unavailable"
+echo
+awk -v files_small="${set_files[small]:-0}" -v bytes_small="${set_bytes[small]:-0}" \
+    -v files_big="${set_files[big]:-0}" -v bytes_big="${set_bytes[big]:-0}" -v sets="$SETS" '
+  function median(list,   n, a, i, j, t) {
+    n = split(list, a, " "); if (n == 0) return -1
+    for (i = 1; i <= n; i++) for (j = i + 1; j <= n; j++) if (a[j] + 0 < a[i] + 0) { t = a[i]; a[i] = a[j]; a[j] = t }
+    return (n % 2) ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2
+  }
+  { key = $1 SUBSEP $2; runs[key]++
+    if ($6 == 0) { secs[key] = secs[key] " " $4; kb[key] = kb[key] " " $5; okruns[key]++ }
+    if ($7 != "ok") bad[key] = bad[key] " run" $3 ":" $6 "/" $7
+    if ($6 != 0) fails[key]++ }
+  END {
+    label["dvbackup"] = "(a) dvbackup run (SshConnections 4)"
+    label["rclone"] = "(b) rclone copy --transfers 4"
+    label["sftp"] = "(c) sftp put -r + remote md5sum"
+    printf "%-6s %-38s %5s %10s %12s %14s %10s\n", "set", "tool", "runs", "wall (s)", "throughput", "peak RSS (MB)", "copies"
+    ns = split(sets, S, " ")
+    for (k = 1; k <= ns; k++) {
+      s = S[k]; nf = (s == "small") ? files_small : files_big; nb = (s == "small") ? bytes_small : bytes_big
+      for (t = 1; t <= 3; t++) {
+        tool = (t == 1) ? "dvbackup" : (t == 2) ? "rclone" : "sftp"; key = s SUBSEP tool
+        if (!(key in runs)) { printf "%-6s %-38s %5s %10s %12s %14s %10s\n", s, label[tool], "-", "n/a", "-", "-", "-"; continue }
+        m = median(secs[key]); r = median(kb[key])
+        med[key] = m; rss[key] = r
+        if (m < 0) { printf "%-6s %-38s %5d %10s %12s %14s %10s\n", s, label[tool], runs[key], "failed", "-", "-", "exit!=0"; continue }
+        tp = (s == "small") ? sprintf("%.0f files/s", nf / m) : sprintf("%.0f MB/s", nb / 1e6 / m)
+        printf "%-6s %-38s %5d %10.2f %12s %14.1f %10s\n", s, label[tool], okruns[key], m, tp, r / 1024, (key in bad) ? "BAD" : "ok"
+      }
+    }
+    print ""
+    for (k = 1; k <= ns; k++) {
+      s = S[k]; d = s SUBSEP "dvbackup"; rc = s SUBSEP "rclone"; sf = s SUBSEP "sftp"
+      if (!(d in med) || med[d] < 0) {
+        printf "%-6s ratios: n/a (no dvbackup measurement)", s
+        if ((rc in med) && (sf in med) && med[rc] > 0 && med[sf] > 0) printf "; rclone/(sftp+md5sum) = %.2f", med[rc] / med[sf]
+        printf "\n"; continue
+      }
+      printf "%-6s ratios: dvbackup/rclone = %s, dvbackup/(sftp+md5sum) = %s\n", s,
+        (rc in med && med[rc] > 0) ? sprintf("%.2f", med[d] / med[rc]) : "n/a",
+        (sf in med && med[sf] > 0) ? sprintf("%.2f", med[d] / med[sf]) : "n/a"
+    }
+    print ""
+    print "targets:"
+    d = "small" SUBSEP "dvbackup"; rc = "small" SUBSEP "rclone"
+    if ((d in med) && med[d] >= 0 && (rc in med) && med[rc] > 0)
+      printf "  small set in <= 1/3 of rclone'\''s time: %.2f s vs %.2f s (limit %.2f s): %s\n", med[d], med[rc], med[rc] / 3, (med[d] <= med[rc] / 3) ? "MET" : "NOT MET"
+    else print "  small set in <= 1/3 of rclone'\''s time: n/a"
+    d = "big" SUBSEP "dvbackup"; rc = "big" SUBSEP "rclone"
+    if ((d in med) && med[d] >= 0 && (rc in med) && med[rc] > 0)
+      printf "  big file in <= rclone'\''s time: %.2f s vs %.2f s: %s\n", med[d], med[rc], (med[d] <= med[rc]) ? "MET" : "NOT MET"
+    else print "  big file in <= rclone'\''s time: n/a"
+    worst = -1
+    for (k = 1; k <= ns; k++) { d = S[k] SUBSEP "dvbackup"; if ((d in rss) && rss[d] > worst) worst = rss[d] }
+    if (worst >= 0) printf "  dvbackup peak RSS < 64 MB: %.1f MB (median of the worse set): %s\n", worst / 1024, (worst / 1024 < 64) ? "MET" : "NOT MET"
+    else print "  dvbackup peak RSS < 64 MB: n/a"
+    for (key in bad) { split(key, kk, SUBSEP); printf "\nWARNING: %s %s:%s\n", kk[1], kk[2], bad[key] }
+  }' "$work/results"
+echo
+echo "raw (set tool run wall_s peak_rss_kb exit copy_check):"
+sed 's/^/  /' "$work/results"
+# exit 0 when every run that was made exited 0 and left a correct copy (dvbackup refusing ssh
+# is reported above, not an error of the benchmark)
+! awk '$6 != 0 || $7 != "ok" { bad = 1 } END { exit !bad }' "$work/results"
