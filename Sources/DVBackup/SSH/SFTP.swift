@@ -99,6 +99,18 @@ public final class SFTPClient {
         return SFTPFile(client: self, handle: h, path: path)
     }
 
+    /// Flushes an existing file to the server's disk (fsync@openssh.com); `false` when the
+    /// server does not offer it.
+    public func syncFile(_ path: String) throws(SSHError) -> Bool {
+        guard let h = libssh2_sftp_open_ex(handle, path, UInt32(path.utf8.count), UInt(LIBSSH2_FXF_WRITE), 0, LIBSSH2_SFTP_OPENFILE) else {
+            throw error(Int(libssh2_session_last_errno(session.handle)), "cannot open \(path) to flush it")
+        }
+        let file = SFTPFile(client: self, handle: h, path: path)
+        let synced = try file.sync()
+        try file.close()
+        return synced
+    }
+
     public func openForReading(_ path: String) throws(SSHError) -> SFTPFile {
         guard let h = libssh2_sftp_open_ex(handle, path, UInt32(path.utf8.count), UInt(LIBSSH2_FXF_READ), 0, LIBSSH2_SFTP_OPENFILE) else {
             throw error(Int(libssh2_session_last_errno(session.handle)), "cannot open \(path)")

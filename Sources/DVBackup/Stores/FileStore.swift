@@ -15,7 +15,8 @@ public struct FileStore: SourceStore {
         return SourceObject(storeId: config.id, address: path, name: name)
     }
 
-    public func stream(_ object: SourceObject, into sink: (UnsafeRawBufferPointer) throws(FileFailure) -> Void) throws(FileFailure) {
+    public func stream(_ object: SourceObject, chunkSize: Int = FileStore.chunkSize,
+                       into sink: (UnsafeRawBufferPointer) throws(FileFailure) -> Void) throws(FileFailure) {
         let fd = open(object.address, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else {
             let e = errno
@@ -27,7 +28,7 @@ public struct FileStore: SourceStore {
             throw FileFailure(.failRead, "\(object.address) is not a regular file")
         }
         _ = posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL)
-        if let e = try readToEnd(fd, chunkSize: Self.chunkSize, sink) {
+        if let e = try readToEnd(fd, chunkSize: chunkSize, sink) {
             throw FileFailure(.failRead, "cannot read \(object.address): \(errorText(e))")
         }
     }

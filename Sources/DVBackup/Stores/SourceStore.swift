@@ -16,7 +16,8 @@ public struct SourceObject: Sendable, Equatable {
 public protocol SourceStore: Sendable {
     var config: StoreConfig { get }
     func locate(_ file: CatalogFile) throws(FileFailure) -> SourceObject
-    func stream(_ object: SourceObject, into sink: (UnsafeRawBufferPointer) throws(FileFailure) -> Void) throws(FileFailure)
+    /// Reads the object in chunks of at most `chunkSize` bytes.
+    func stream(_ object: SourceObject, chunkSize: Int, into sink: (UnsafeRawBufferPointer) throws(FileFailure) -> Void) throws(FileFailure)
 }
 
 /// Picks the store of each file and reports unconfigured or unreadable store types as the

@@ -26,6 +26,9 @@ public protocol TargetSession: AnyObject {
     func beginUpload(relativePath: String) throws(FileFailure) -> any TargetUpload
     /// How many written copies may wait to be proven together (1: each at once).
     var settleBatchSize: Int { get }
+    /// The size of the chunks to hand to `write` (larger chunks keep more requests in
+    /// flight on network targets).
+    var preferredChunkSize: Int { get }
     /// Proves each written copy (its bytes must have the digest `expectedHex`) and
     /// publishes the proven ones under their final names. Returns, in order, how each was
     /// proven or why it was not; a copy that failed is not published.
@@ -42,6 +45,7 @@ public struct WrittenCopy {
 
 extension TargetSession {
     public var settleBatchSize: Int { 1 }
+    public var preferredChunkSize: Int { FileStore.chunkSize }
 
     /// One copy at a time: `verify`, then `publish`.
     public func settle(_ copies: [WrittenCopy]) -> [Result<String, FileFailure>] {

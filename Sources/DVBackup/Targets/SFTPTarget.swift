@@ -99,6 +99,9 @@ final class SFTPTargetSession: TargetSession {
     init(target: SFTPTarget) { self.target = target }
 
     var settleBatchSize: Int { target.proof == .remoteCommand ? SFTPTarget.batchSize : 1 }
+    /// libssh2 cuts each write into pipelined 30,000-byte SFTP requests: 4 MiB keeps about
+    /// 140 in flight (the anchor measurements: 32 KiB 117 MB/s, 2 MiB 347 MB/s).
+    var preferredChunkSize: Int { 4 << 20 }
 
     // MARK: connection
 
@@ -174,10 +177,12 @@ final class SFTPTargetSession: TargetSession {
 
     func settle(_ copies: [WrittenCopy]) -> [Result<String, FileFailure>] {
         let uploads = copies.map { $0.upload as! SFTPUpload }
-        // 1. Make every copy durable and close it.
+        // 1. Close every copy. Where commands are allowed, the server flushes the copies to
+        // its disk while it hashes them (step 2); otherwise each is flushed over SFTP now.
+        let flushNow = target.proof == .readBack
         var results: [Result<String, FileFailure>?] = uploads.map { upload in
             do throws(FileFailure) {
-                try upload.finishWriting()
+                try upload.finishWriting(sync: flushNow)
                 return nil
             } catch {
                 return .failure(error)
@@ -207,17 +212,31 @@ final class SFTPTargetSession: TargetSession {
             return items.map { readBack($0.upload, $0.algorithm, $0.expected) }
         }
         // One exec for the batch: the script goes to `sh -s` on standard input, so any
-        // login shell runs it and only POSIX sh quoting matters.
-        var script = ""
+        // login shell runs it and only POSIX sh quoting matters. `sync FILE…` (coreutils
+        // 8.24 and later) flushes the copies to disk in parallel with the hashing; where it
+        // fails, they are flushed over SFTP afterwards.
+        let quoted = items.map { shellQuote($0.upload.temporaryPath) }.joined(separator: " ")
+        var script = "( sync -- \(quoted) || echo dvbackup-sync-failed ) &\n"
         let groups = Dictionary(grouping: items.indices, by: { items[$0].algorithm })
         for (algorithm, indices) in groups.sorted(by: { $0.key.rawValue < $1.key.rawValue }) {
             script += algorithm.coreutilsCommand + " --"
             for i in indices { script += " " + shellQuote(items[i].upload.temporaryPath) }
             script += "\n"
         }
+        script += "wait\n"
         let output: (stdout: String, stderr: String, status: Int32)
         do throws(FileFailure) {
             output = try runRemote(script)
+            if output.stdout.contains("dvbackup-sync-failed") {
+                let sftp = try client()
+                for item in items {
+                    do throws(SSHError) {
+                        _ = try sftp.syncFile(item.upload.temporaryPath)
+                    } catch {
+                        throw failure(.failWrite, error)
+                    }
+                }
+            }
         } catch {
             return items.map { _ in .failure(error) }
         }
@@ -366,12 +385,13 @@ final class SFTPUpload: TargetUpload {
         }
     }
 
-    /// Flushes the copy to the server's disk where the server offers it, and closes it.
-    func finishWriting() throws(FileFailure) {
+    /// Closes the copy, first flushing it to the server's disk (where the server offers
+    /// fsync@openssh.com) when `sync` is set.
+    func finishWriting(sync: Bool = true) throws(FileFailure) {
         guard let file else { return }
         self.file = nil
         do throws(SSHError) {
-            try file.sync()
+            if sync { try file.sync() }
             try file.close()
         } catch {
             throw session.failure(.failWrite, error)
@@ -379,7 +399,7 @@ final class SFTPUpload: TargetUpload {
     }
 
     func verify(algorithm: ChecksumAlgorithm, expectedHex: String) throws(FileFailure) -> String {
-        try finishWriting()
+        try finishWriting(sync: session.target.proof == .readBack)
         return try session.prove([(self, algorithm, expectedHex)])[0].get()
     }
 

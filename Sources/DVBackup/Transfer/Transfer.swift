@@ -23,6 +23,9 @@ public struct Transfer: Sendable {
 
     public init(stores: SourceStores) { self.stores = stores }
 
+    /// Files at least this large are hashed on a second thread.
+    static let parallelHashThreshold: Int64 = 16 << 20
+
     /// A file whose bytes are on the target, under a temporary name.
     public struct Sent {
         let file: CatalogFile
@@ -54,13 +57,22 @@ public struct Transfer: Sendable {
             let upload = try session.beginUpload(relativePath: relative)
             location = upload.location
             do throws(FileFailure) {
-                let digest = Digest(algorithm)
-                try store.stream(object) { (chunk) throws(FileFailure) in
-                    digest.update(chunk)
-                    try upload.write(chunk)
-                    bytes += Int64(chunk.count)
+                // Large files are hashed on a second thread while this one sends, so the
+                // digest costs no sending time.
+                let size = file.expectedSourceSize ?? file.fileSize ?? 0
+                let digest = size >= Self.parallelHashThreshold ? DigestHandle.parallel(algorithm) : DigestHandle.inline(algorithm)
+                do throws(FileFailure) {
+                    try store.stream(object, chunkSize: session.preferredChunkSize) { (chunk) throws(FileFailure) in
+                        digest.begin(chunk)
+                        defer { digest.end() }
+                        try upload.write(chunk)
+                        bytes += Int64(chunk.count)
+                    }
+                } catch {
+                    _ = digest.finish()  // ends the hashing thread
+                    throw error
                 }
-                let actual = digest.finalizeHex()
+                let actual = digest.finish()
                 if let catalog, catalog.hex != actual {
                     throw FileFailure(.failSourceChecksum, "the source \(object.address) has \(algorithm.rawValue) \(actual), the catalog records \(catalog.hex): the primary copy differs from what was deposited; nothing was written under the final name")
                 }
