@@ -207,6 +207,28 @@ struct SFTPTests {
         #expect(!FileManager.default.fileExists(atPath: markerName))
     }
 
+    @Test func aVeryLargeFileIsSentThroughSeveralConnections() throws {
+        try TestSSH.requireServer()
+        let s = try Sandbox(seed: 73)
+        let ds = try s.addDataset(authority: "10.5072", identifier: "FK2/LARGE")
+        let size = 260 << 20
+        let random = try #require(FileHandle(forReadingAtPath: "/dev/urandom"))
+        let big = try s.addFile(dataset: ds, bytes: [UInt8](random.readData(ofLength: size)), checksumType: .md5)
+        let (remote, local) = try s.remoteDirectory(account: TestSSH.user, serverRoot: TestSSH.backupDir, localRoot: TestSSH.backupDir)
+        let sshdLog = TestSSH.dir + "/sshd.log"
+        func logins() -> Int {
+            ((try? String(contentsOfFile: sshdLog, encoding: .utf8)) ?? "").components(separatedBy: "Accepted publickey for \(TestSSH.user)").count - 1
+        }
+        let before = logins()
+        let r = try s.dvbackup("run", config: try s.writeSSHConfig(backupDirectory: remote, connections: 1))
+        #expect(r.code == 0, "\(r.stdout)\n\(r.stderr)")
+        #expect(try s.statusRows()[big.id]?.status == "OK")
+        #expect(FileManager.default.contents(atPath: local + "/" + big.relativePath) == Data(big.bytes))
+        // One session checks the target, one copies, and three lanes share the large file.
+        #expect(logins() - before >= 5, "the large file went through extra connections")
+        #expect(tree(local) == [big.relativePath])
+    }
+
     /// Starts `dvbackup run` in the background; returns the process and its log file.
     func startRun(_ s: Sandbox, config: String) throws -> (Process, String) {
         let p = Process()

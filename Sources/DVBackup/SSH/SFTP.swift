@@ -91,8 +91,10 @@ public final class SFTPClient {
         if rc != 0 { throw error(Int(rc), "cannot remove \(path)") }
     }
 
-    public func openForWriting(_ path: String, mode: Int = 0o644) throws(SSHError) -> SFTPFile {
-        let flags = LIBSSH2_FXF_WRITE | LIBSSH2_FXF_CREAT | LIBSSH2_FXF_TRUNC
+    /// Opens for writing: created and truncated, or (`truncate: false`) an existing file
+    /// written in place, for several writers of one file.
+    public func openForWriting(_ path: String, mode: Int = 0o644, truncate: Bool = true) throws(SSHError) -> SFTPFile {
+        let flags = truncate ? LIBSSH2_FXF_WRITE | LIBSSH2_FXF_CREAT | LIBSSH2_FXF_TRUNC : LIBSSH2_FXF_WRITE
         guard let h = libssh2_sftp_open_ex(handle, path, UInt32(path.utf8.count), UInt(flags), mode, LIBSSH2_SFTP_OPENFILE) else {
             throw error(Int(libssh2_session_last_errno(session.handle)), "cannot create \(path)")
         }
@@ -145,6 +147,11 @@ public final class SFTPFile {
             if n < 0 { throw client.error(n, "cannot write \(path)") }
             offset += n
         }
+    }
+
+    /// Moves the offset of the next write or read.
+    public func seek(_ offset: UInt64) {
+        if let handle { libssh2_sftp_seek64(handle, offset) }
     }
 
     /// Reads up to `buffer.count` bytes; 0 at the end of the file.

@@ -232,27 +232,64 @@ public final class SSHSession {
 
     // MARK: exec
 
+    /// A running remote command whose standard input is written bit by bit.
+    public final class CommandChannel {
+        let session: SSHSession
+        let channel: OpaquePointer
+
+        init(session: SSHSession, channel: OpaquePointer) {
+            self.session = session
+            self.channel = channel
+        }
+
+        deinit { libssh2_channel_free(channel) }
+
+        public func send(_ text: String) throws(SSHError) {
+            var bytes = Array(text.utf8)
+            var offset = 0
+            while offset < bytes.count {
+                let n = bytes.withUnsafeMutableBytes { raw in
+                    libssh2_channel_write_ex(channel, 0, raw.baseAddress!.assumingMemoryBound(to: CChar.self) + offset, raw.count - offset)
+                }
+                if n < 0 { throw session.lastError(Int32(n), "cannot send to the remote command") }
+                offset += n
+            }
+            bytes = []
+        }
+
+        /// Closes standard input and collects the output and the exit status.
+        public func finish() throws(SSHError) -> (stdout: String, stderr: String, status: Int32) {
+            _ = libssh2_channel_send_eof(channel)
+            return try session.collect(channel)
+        }
+    }
+
+    /// Starts `command` over an exec channel, its standard input left open.
+    public func startCommand(_ command: String) throws(SSHError) -> CommandChannel {
+        guard let channel = dv_ssh2_channel_open_session(handle) else {
+            throw lastError(libssh2_session_last_errno(handle), "cannot open an SSH channel")
+        }
+        let rc = dv_ssh2_channel_exec(channel, command)
+        guard rc == 0 else {
+            libssh2_channel_free(channel)
+            throw lastError(rc, "the server refused to run a command")
+        }
+        return CommandChannel(session: self, channel: channel)
+    }
+
     /// Runs `command` over an exec channel, writes `input` to its standard input, and
     /// returns what it printed and its exit status. The command goes through the user's
     /// login shell on the server.
     public func run(_ command: String, input: String = "") throws(SSHError) -> (stdout: String, stderr: String, status: Int32) {
-        guard let channel = dv_ssh2_channel_open_session(handle) else {
-            throw lastError(libssh2_session_last_errno(handle), "cannot open an SSH channel")
-        }
-        defer { libssh2_channel_free(channel) }
-        let rc = dv_ssh2_channel_exec(channel, command)
-        guard rc == 0 else { throw lastError(rc, "the server refused to run a command") }
-        var bytes = Array(input.utf8)
-        var offset = 0
-        while offset < bytes.count {
-            let n = bytes.withUnsafeMutableBytes { raw in
-                libssh2_channel_write_ex(channel, 0, raw.baseAddress!.assumingMemoryBound(to: CChar.self) + offset, raw.count - offset)
-            }
-            if n < 0 { throw lastError(Int32(n), "cannot send to the remote command") }
-            offset += n
-        }
-        bytes = []
-        _ = libssh2_channel_send_eof(channel)
+        let channel = try startCommand(command)
+        try channel.send(input)
+        return try channel.finish()
+    }
+
+    /// Reads a channel's output to its end (stdout first: the commands run here write
+    /// little to stderr, so it cannot fill the channel window), closes it, and returns the
+    /// exit status.
+    func collect(_ channel: OpaquePointer) throws(SSHError) -> (stdout: String, stderr: String, status: Int32) {
         func drain(_ stream: Int32, _ what: String) throws(SSHError) -> [UInt8] {
             var collected = [UInt8]()
             var buffer = [CChar](repeating: 0, count: 32_768)
@@ -263,8 +300,6 @@ public final class SSHSession {
                 collected += buffer[0..<n].map { UInt8(bitPattern: $0) }
             }
         }
-        // The commands run here write little to stderr, so reading stdout to its end first
-        // cannot fill the channel window with unread stderr.
         let out = try drain(0, "output")
         let err = try drain(Int32(SSH_EXTENDED_DATA_STDERR), "errors")
         _ = libssh2_channel_close(channel)

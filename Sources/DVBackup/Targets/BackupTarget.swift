@@ -72,4 +72,25 @@ public protocol TargetUpload: AnyObject {
     func publish() throws(FileFailure)
     /// Removes whatever was written; the final name keeps what it had.
     func abort()
+    /// Extra writers for one large copy, each on its own connection, used from their own
+    /// threads: the copy is then written in chunks at their offsets through these lanes
+    /// instead of through `write`. Targets without them return none.
+    func openLanes(_ count: Int, algorithm: ChecksumAlgorithm, blockSize: Int) -> [any UploadLane]
+    /// With lanes: the first `blocks` blocks of the copy are completely written (called in
+    /// increasing order, from any thread; the last call covers the whole copy).
+    func writtenPrefix(blocks: UInt64)
+    /// With lanes: every block is written; returns once the target has what it needs.
+    func lanesFinished()
+}
+
+extension TargetUpload {
+    public func openLanes(_ count: Int, algorithm: ChecksumAlgorithm, blockSize: Int) -> [any UploadLane] { [] }
+    public func writtenPrefix(blocks: UInt64) {}
+    public func lanesFinished() {}
+}
+
+/// One extra writer of a large copy (see `TargetUpload.openLanes`). Used by one thread.
+public protocol UploadLane: AnyObject {
+    func write(_ chunk: UnsafeRawBufferPointer, at offset: UInt64) throws(FileFailure)
+    func close() throws(FileFailure)
 }

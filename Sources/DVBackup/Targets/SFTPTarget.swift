@@ -211,14 +211,16 @@ final class SFTPTargetSession: TargetSession {
         if target.proof == .readBack {
             return items.map { readBack($0.upload, $0.algorithm, $0.expected) }
         }
+        // Copies the server already hashed while they were written need only the flush.
+        let hashHere = items.indices.filter { items[$0].upload.streamedDigest == nil }
         // One exec for the batch: the script goes to `sh -s` on standard input, so any
         // login shell runs it and only POSIX sh quoting matters. `sync FILE…` (coreutils
         // 8.24 and later) flushes the copies to disk in parallel with the hashing; where it
         // fails, they are flushed over SFTP afterwards.
         let quoted = items.map { shellQuote($0.upload.temporaryPath) }.joined(separator: " ")
         var script = "( sync -- \(quoted) || echo dvbackup-sync-failed ) &\n"
-        let groups = Dictionary(grouping: items.indices, by: { items[$0].algorithm })
-        for (algorithm, indices) in groups.sorted(by: { $0.key.rawValue < $1.key.rawValue }) {
+        let groups = Dictionary(grouping: hashHere, by: { items[$0].algorithm })
+        for (algorithm, indices) in groups.sorted(by: { $0.key.rawValue < $1.key.rawValue }) where !indices.isEmpty {
             script += algorithm.coreutilsCommand + " --"
             for i in indices { script += " " + shellQuote(items[i].upload.temporaryPath) }
             script += "\n"
@@ -244,6 +246,16 @@ final class SFTPTargetSession: TargetSession {
         let complaint = output.stderr.trimmingWhitespace()
         return items.map { item in
             let command = item.algorithm.coreutilsCommand
+            if let streamed = item.upload.streamedDigest {
+                switch streamed {
+                case .failure(let e):
+                    return .failure(e)
+                case .success(let remote) where remote != item.expected:
+                    return .failure(FileFailure(.failVerify, "the server's \(command) printed \(remote) for the copy \(item.upload.temporaryPath) as it was written, the bytes sent had \(item.expected); the copy was not published"))
+                case .success:
+                    return .success("proven on the server by \(command), which hashed the copy as it was written")
+                }
+            }
             guard let remote = digests[item.upload.temporaryPath] else {
                 let why = complaint.isEmpty ? "" : ": \(complaint)"
                 return .failure(FileFailure(.failVerify, "the server's \(command) gave no checksum for \(item.upload.temporaryPath)\(why)"))
@@ -407,12 +419,132 @@ final class SFTPUpload: TargetUpload {
         try session.publish([self])[0].get()
     }
 
+    /// The server's digest of the copy, computed while the lanes wrote it.
+    private var stream: RemoteHashStream?
+    var streamedDigest: Result<String, FileFailure>?
+
+    /// Extra SSH sessions, each with its own handle on the temporary file. A lane that
+    /// cannot be opened is left out; with none, the copy is written through `write`. Where
+    /// the account may run commands, one more session hashes the copy on the server while
+    /// it is written.
+    func openLanes(_ count: Int, algorithm: ChecksumAlgorithm, blockSize: Int) -> [any UploadLane] {
+        var lanes: [any UploadLane] = []
+        for _ in 0..<count {
+            guard let ssh = try? SSHSession(session.target.connection),
+                  let sftp = try? SFTPClient(session: ssh),
+                  let file = try? sftp.openForWriting(temporaryPath, truncate: false) else { break }
+            lanes.append(SFTPLane(file: file, sftp: sftp))
+        }
+        if !lanes.isEmpty, session.target.proof == .remoteCommand {
+            stream = RemoteHashStream(connection: session.target.connection, path: temporaryPath,
+                                      algorithm: algorithm, blockSize: blockSize)
+        }
+        return lanes
+    }
+
+    func writtenPrefix(blocks: UInt64) { stream?.written(blocks: blocks) }
+
+    func lanesFinished() {
+        guard let stream else { return }
+        streamedDigest = stream.finish()
+        self.stream = nil
+    }
+
     func abort() {
         file = nil
+        if let stream { _ = stream.finish() }
+        stream = nil
         guard !published else { return }
         // Best effort: a copy left behind is overwritten when the file is copied again.
         if let sftp = try? session.client() {
             try? sftp.remove(temporaryPath)
+        }
+    }
+}
+
+/// Hashes a large copy on the server while it is written: a script on its own session
+/// reads each block once the client reports it completely written (all lanes' writes up to
+/// it acknowledged) and pipes the blocks, in order, into one md5sum/sha*sum.
+///
+/// `@unchecked Sendable`: `result` is written by the stream's thread before it signals
+/// `finished` and read only after waiting for it.
+final class RemoteHashStream: @unchecked Sendable {
+    private let progress = BlockingQueue<UInt64>(capacity: 4096)
+    private let finished = DispatchSemaphore(value: 0)
+    private var result: Result<String, FileFailure> = .failure(FileFailure(.failVerify, "the server's hash was not received"))
+
+    init(connection: SSHConnectionConfig, path: String, algorithm: ChecksumAlgorithm, blockSize: Int) {
+        let progress = self.progress
+        let script = """
+            f=$1; d=0
+            { while read k; do
+                if [ "$k" -gt "$d" ]; then dd if="$f" bs=\(blockSize) skip=$d count=$((k - d)) 2>/dev/null || exit 1; d=$k; fi
+              done; } | \(algorithm.coreutilsCommand)
+            """
+        let command = "sh -c " + shellQuote(script) + " sh " + shellQuote(path)
+        let box = self
+        _ = WorkerThread(name: "dvbackup-remote-hash") {
+            box.result = Self.run(connection, command, progress, algorithm)
+            while progress.take() != nil {}
+            box.finished.signal()
+        }
+    }
+
+    private static func run(_ connection: SSHConnectionConfig, _ command: String, _ progress: BlockingQueue<UInt64>,
+                            _ algorithm: ChecksumAlgorithm) -> Result<String, FileFailure> {
+        do {
+            let session = try SSHSession(connection)
+            let channel = try session.startCommand(command)
+            while let blocks = progress.take() {
+                try channel.send("\(blocks)\n")
+            }
+            let output = try channel.finish()
+            let hex = output.stdout.prefix { $0 != " " }.lowercased()
+            guard output.status == 0, hex.count == algorithm.hexLength, hex.allSatisfy(\.isHexDigit) else {
+                return .failure(FileFailure(.failVerify, "the server's \(algorithm.coreutilsCommand) gave no checksum while the copy was written: \(output.stderr.trimmingWhitespace())"))
+            }
+            return .success(hex)
+        } catch let e as SSHError {
+            return .failure(FileFailure(.failVerify, e.message, connectionLost: e.connectionLost))
+        } catch {
+            return .failure(FileFailure(.failVerify, "\(error)"))
+        }
+    }
+
+    func written(blocks: UInt64) { progress.put(blocks) }
+
+    /// Waits for the server's digest; the last block count sent must cover the copy.
+    func finish() -> Result<String, FileFailure> {
+        progress.close()
+        finished.wait()
+        return result
+    }
+}
+
+/// One extra connection writing chunks of a large copy at their offsets.
+final class SFTPLane: UploadLane {
+    private let file: SFTPFile
+    private let sftp: SFTPClient  // keeps the session alive
+
+    init(file: SFTPFile, sftp: SFTPClient) {
+        self.file = file
+        self.sftp = sftp
+    }
+
+    func write(_ chunk: UnsafeRawBufferPointer, at offset: UInt64) throws(FileFailure) {
+        file.seek(offset)
+        do throws(SSHError) {
+            try file.write(chunk)
+        } catch {
+            throw FileFailure(.failWrite, error.message, connectionLost: error.connectionLost)
+        }
+    }
+
+    func close() throws(FileFailure) {
+        do throws(SSHError) {
+            try file.close()
+        } catch {
+            throw FileFailure(.failWrite, error.message, connectionLost: error.connectionLost)
         }
     }
 }

@@ -25,6 +25,11 @@ public struct Transfer: Sendable {
 
     /// Files at least this large are hashed on a second thread.
     static let parallelHashThreshold: Int64 = 16 << 20
+    /// Files at least this large are sent through several connections, where the target
+    /// offers them (libssh2 1.10 encrypts on one thread per connection).
+    static let lanesThreshold: Int64 = 256 << 20
+    static let laneCount = 3
+    static let laneChunkSize = 2 << 20
 
     /// A file whose bytes are on the target, under a temporary name.
     public struct Sent {
@@ -60,19 +65,45 @@ public struct Transfer: Sendable {
                 // Large files are hashed on a second thread while this one sends, so the
                 // digest costs no sending time.
                 let size = file.expectedSourceSize ?? file.fileSize ?? 0
-                let digest = size >= Self.parallelHashThreshold ? DigestHandle.parallel(algorithm) : DigestHandle.inline(algorithm)
-                do throws(FileFailure) {
-                    try store.stream(object, chunkSize: session.preferredChunkSize) { (chunk) throws(FileFailure) in
-                        digest.begin(chunk)
-                        defer { digest.end() }
-                        try upload.write(chunk)
-                        bytes += Int64(chunk.count)
+                // Very large files go through several connections at once where the target
+                // offers them: this thread reads and hashes, the lanes send.
+                let lanes = size >= Self.lanesThreshold
+                    ? upload.openLanes(Self.laneCount, algorithm: algorithm, blockSize: Self.laneChunkSize) : []
+                let actual: String
+                if !lanes.isEmpty {
+                    let digest = Digest(algorithm)
+                    let target = SendableBox(upload)
+                    let writer = LaneWriter(lanes: lanes, chunkSize: Self.laneChunkSize) { blocks in
+                        target.value.writtenPrefix(blocks: blocks)
                     }
-                } catch {
-                    _ = digest.finish()  // ends the hashing thread
-                    throw error
+                    do throws(FileFailure) {
+                        try store.stream(object, chunkSize: Self.laneChunkSize) { (chunk) throws(FileFailure) in
+                            try writer.write(chunk)
+                            digest.update(chunk)
+                            bytes += Int64(chunk.count)
+                        }
+                    } catch {
+                        try? writer.finish()
+                        throw error
+                    }
+                    try writer.finish()
+                    upload.lanesFinished()
+                    actual = digest.finalizeHex()
+                } else {
+                    let digest = size >= Self.parallelHashThreshold ? DigestHandle.parallel(algorithm) : DigestHandle.inline(algorithm)
+                    do throws(FileFailure) {
+                        try store.stream(object, chunkSize: session.preferredChunkSize) { (chunk) throws(FileFailure) in
+                            digest.begin(chunk)
+                            defer { digest.end() }
+                            try upload.write(chunk)
+                            bytes += Int64(chunk.count)
+                        }
+                    } catch {
+                        _ = digest.finish()  // ends the hashing thread
+                        throw error
+                    }
+                    actual = digest.finish()
                 }
-                let actual = digest.finish()
                 if let catalog, catalog.hex != actual {
                     throw FileFailure(.failSourceChecksum, "the source \(object.address) has \(algorithm.rawValue) \(actual), the catalog records \(catalog.hex): the primary copy differs from what was deposited; nothing was written under the final name")
                 }
