@@ -207,7 +207,9 @@ struct SFTPTests {
         #expect(!FileManager.default.fileExists(atPath: markerName))
     }
 
-    @Test func aVeryLargeFileIsSentThroughSeveralConnections() throws {
+    /// With `yes`, the server hashes the copy while the lanes write it; with `no`, after.
+    @Test(arguments: ["yes", "no"])
+    func aVeryLargeFileIsSentThroughSeveralConnections(hashDuringUpload: String) throws {
         try TestSSH.requireServer()
         let s = try Sandbox(seed: 73)
         let ds = try s.addDataset(authority: "10.5072", identifier: "FK2/LARGE")
@@ -220,12 +222,17 @@ struct SFTPTests {
             ((try? String(contentsOfFile: sshdLog, encoding: .utf8)) ?? "").components(separatedBy: "Accepted publickey for \(TestSSH.user)").count - 1
         }
         let before = logins()
-        let r = try s.dvbackup("run", config: try s.writeSSHConfig(backupDirectory: remote, connections: 1))
+        let config = try s.writeSSHConfig(backupDirectory: remote, extra: ["SshHashDuringUpload = \(hashDuringUpload)"], connections: 1)
+        let r = try s.dvbackup("run", "--log-level", "debug", config: config)
         #expect(r.code == 0, "\(r.stdout)\n\(r.stderr)")
         #expect(try s.statusRows()[big.id]?.status == "OK")
+        let streamed = r.stderr.contains("proven on the server by md5sum, which hashed the copy as it was written")
+        #expect(streamed == (hashDuringUpload == "yes"), "the log says which proof was used")
+        #expect(r.stderr.contains("proven on the server by md5sum"))
         #expect(FileManager.default.contents(atPath: local + "/" + big.relativePath) == Data(big.bytes))
-        // One session checks the target, one copies, and three lanes share the large file.
-        #expect(logins() - before >= 5, "the large file went through extra connections")
+        // One session checks the target, one copies, at least two lanes share the large
+        // file, and one more hashes it on the server while it is written.
+        #expect(logins() - before >= (hashDuringUpload == "yes" ? 5 : 4), "the large file went through extra connections")
         #expect(tree(local) == [big.relativePath])
     }
 

@@ -39,6 +39,9 @@ public struct SSHSettings: Sendable, Equatable {
     public var passphraseEnv: String?
     public var knownHosts: String
     public var connections: Int
+    /// Whether the server hashes very large copies while they are written: `nil` = auto
+    /// (yes unless the server is a loopback address, where it shares our CPUs).
+    public var hashDuringUpload: Bool?
 
     /// The key files to try, in order.
     public var privateKeyCandidates: [String] {
@@ -195,7 +198,16 @@ public struct Settings: Sendable {
                 privateKey: try reader.path(b, "SshPrivateKey"),
                 passphraseEnv: b.entry("SshPrivateKeyPassphraseEnv")?.value,
                 knownHosts: try reader.path(b, "SshKnownHosts") ?? Settings.homeDirectory + "/.ssh/known_hosts",
-                connections: try b.entry("SshConnections").map { (e) throws(ConfigError) in try reader.integer(e, section: b.name, range: 1...32) } ?? 4)
+                connections: try b.entry("SshConnections").map { (e) throws(ConfigError) in try reader.integer(e, section: b.name, range: 1...32) } ?? 4,
+                hashDuringUpload: try b.entry("SshHashDuringUpload").map { (e) throws(ConfigError) in
+                    switch e.value.lowercased() {
+                    case "auto": return nil
+                    case "yes", "true", "on", "1": return true
+                    case "no", "false", "off", "0": return false
+                    default:
+                        throw ConfigError(path: ini.path, line: e.line, section: b.name, key: e.key, "'\(e.value)' is not auto, yes or no")
+                    }
+                } ?? nil)
             if let name = s.passphraseEnv {
                 let e = b.entry("SshPrivateKeyPassphraseEnv")!
                 guard !name.isEmpty else {
@@ -218,7 +230,7 @@ public struct Settings: Sendable {
                                   "SwiftEndPoint"]
         warnings += reader.unknownKeys(b, known: originalBackupKeys + ["IncrementalOverlap", "LogLevel", "Workers",
                                                                   "SshPrivateKey", "SshPrivateKeyPassphraseEnv",
-                                                                  "SshKnownHosts", "SshConnections"])
+                                                                  "SshKnownHosts", "SshConnections", "SshHashDuringUpload"])
 
         // [Stores]
         stores = try StoreRegistry(section: ini.section("Stores"), fileSystemDirectory: fileSystemDirectory, path: path)

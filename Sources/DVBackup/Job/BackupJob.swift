@@ -27,7 +27,8 @@ public final class BackupJob {
 
     func makeTarget() -> any BackupTarget {
         if let ssh = settings.backup.ssh {
-            return SFTPTarget(connection: ssh.connection(), root: settings.backup.backupDirectory, logger: logger)
+            return SFTPTarget(connection: ssh.connection(), root: settings.backup.backupDirectory, logger: logger,
+                              hashDuringUpload: ssh.hashDuringUpload)
         }
         return LocalTarget(root: settings.backup.backupDirectory)
     }

@@ -35,12 +35,24 @@ public final class SFTPTarget: BackupTarget, Sendable {
     /// Copies proven together in one remote command.
     static let batchSize = 64
 
-    public init(connection: SSHConnectionConfig, root: String, logger: Logger,
+    public init(connection: SSHConnectionConfig, root: String, logger: Logger, hashDuringUpload: Bool? = nil,
                 reconnectDelays: [Double] = [1, 2, 4, 8, 16]) {
         self.connection = connection
+        self.hashDuringUpload = hashDuringUpload
         self.root = root.count > 1 && root.hasSuffix("/") ? String(root.dropLast()) : root
         self.logger = logger
         self.reconnectDelays = reconnectDelays
+    }
+
+    /// Whether the server hashes large copies while they are written. It runs on the
+    /// server's CPUs in parallel with the upload, which pays off when the server is another
+    /// machine; on a loopback server the two share the same cores and the overlap only
+    /// competes with the encryption (measured on 2 cores: 2 GiB in 13.5 s instead of 11.8 s).
+    var hashWhileWriting: Bool { hashDuringUpload ?? !Self.isLoopback(connection.host) }
+    let hashDuringUpload: Bool?
+
+    static func isLoopback(_ host: String) -> Bool {
+        host == "localhost" || host == "::1" || host.hasPrefix("127.") || host == "ip6-localhost"
     }
 
     public var method: String { "ssh" }
@@ -435,7 +447,7 @@ final class SFTPUpload: TargetUpload {
                   let file = try? sftp.openForWriting(temporaryPath, truncate: false) else { break }
             lanes.append(SFTPLane(file: file, sftp: sftp))
         }
-        if !lanes.isEmpty, session.target.proof == .remoteCommand {
+        if !lanes.isEmpty, session.target.proof == .remoteCommand, session.target.hashWhileWriting {
             stream = RemoteHashStream(connection: session.target.connection, path: temporaryPath,
                                       algorithm: algorithm, blockSize: blockSize)
         }

@@ -1,3 +1,5 @@
+import Foundation
+
 /// What became of one file.
 public struct FileOutcome: Sendable {
     public let file: CatalogFile
@@ -28,7 +30,9 @@ public struct Transfer: Sendable {
     /// Files at least this large are sent through several connections, where the target
     /// offers them (libssh2 1.10 encrypts on one thread per connection).
     static let lanesThreshold: Int64 = 256 << 20
-    static let laneCount = 3
+    /// Lanes follow the cores that encrypt them (measured on 2 cores: 2 lanes 11.6-12.0 s
+    /// for 2 GiB, 3 lanes 12.2 s, 1 lane 13.5 s).
+    static let laneCount = max(2, min(4, ProcessInfo.processInfo.activeProcessorCount))
     static let laneChunkSize = 2 << 20
 
     /// A file whose bytes are on the target, under a temporary name.
