@@ -107,14 +107,14 @@ extension DVBackupCommand {
             let (settings, logger) = try options.loadSettings()
             let out = OutputWriter()
             do {
-                let db = try PostgresConnection(settings.database.backup, label: "backup database \"\(settings.database.backupDatabase)\"")
+                let db = try settings.database.connectBackup()
                 guard try Migrations.hasOriginalTable(db) else {
-                    logger.error("backup database \"\(settings.database.backupDatabase)\" has no datafilestatus table yet: run dvbackup init-db (or a first run)")
+                    logger.error("\(settings.database.backupLabel) has no datafilestatus table yet: run dvbackup init-db (or a first run)")
                     throw ExitCode(ExitStatus.cannotStart.rawValue)
                 }
                 let pending = Migrations.all.count - (try Migrations.applied(db)).count
                 if pending > 0 {
-                    logger.error("backup database \"\(settings.database.backupDatabase)\" needs \(pending) schema upgrade(s): run dvbackup init-db (or a run, which applies them)")
+                    logger.error("\(settings.database.backupLabel) needs \(pending) schema upgrade(s): run dvbackup init-db (or a run, which applies them)")
                     throw ExitCode(ExitStatus.cannotStart.rawValue)
                 }
                 let report = try StatusReport.load(StatusStore(connection: db), failures: max(0, limit))
@@ -139,23 +139,23 @@ extension DVBackupCommand {
         func run() throws {
             let (settings, logger) = try options.loadSettings()
             do {
-                let db = try PostgresConnection(settings.database.backup, label: "backup database \"\(settings.database.backupDatabase)\"")
+                let db = try settings.database.connectBackup()
                 let store = StatusStore(connection: db)
                 guard try store.tryLock() else {
-                    logger.error("a dvbackup run holds the lock on backup database \"\(settings.database.backupDatabase)\"; try again when it has finished")
+                    logger.error("a dvbackup run holds the lock on \(settings.database.backupLabel); try again when it has finished")
                     throw ExitCode(ExitStatus.cannotStart.rawValue)
                 }
                 let hadOriginal = try Migrations.hasOriginalTable(db) && (try Migrations.applied(db)).isEmpty
                 let applied = try Migrations.apply(db)
                 if applied.isEmpty {
-                    print("backup database \"\(settings.database.backupDatabase)\" is up to date (schema version \(Migrations.all.count))")
+                    print("\(settings.database.backupLabel) is up to date (schema version \(Migrations.all.count))")
                 } else {
                     if hadOriginal {
                         let rows = try db.query("SELECT count(*) FROM datafilestatus").int(0, 0) ?? 0
                         print("upgraded the original datafilestatus table in place, keeping its \(rows) rows")
                     }
                     for name in applied { print("applied \(name)") }
-                    print("backup database \"\(settings.database.backupDatabase)\" is at schema version \(Migrations.all.count)")
+                    print("\(settings.database.backupLabel) is at schema version \(Migrations.all.count)")
                 }
             } catch let e as ExitCode {
                 throw e

@@ -26,6 +26,19 @@ public struct DatabaseSettings: Sendable {
     public var backup: PostgresConnectionInfo {
         PostgresConnectionInfo(host: host, port: port, database: backupDatabase, user: username, password: password)
     }
+
+    /// `backup database "backupdb"`, as messages name it.
+    public var backupLabel: String { "backup database \"\(backupDatabase)\"" }
+    /// `catalog database "dvndb"`, as messages name it.
+    public var catalogLabel: String { "catalog database \"\(database)\"" }
+
+    public func connectBackup() throws(PostgresError) -> PostgresConnection {
+        try PostgresConnection(backup, label: backupLabel)
+    }
+
+    public func connectCatalog() throws(PostgresError) -> PostgresConnection {
+        try PostgresConnection(catalog, label: catalogLabel)
+    }
 }
 
 /// The SFTP keys of `[Backup]` (StorageType `ssh`).

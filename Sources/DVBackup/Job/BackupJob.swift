@@ -33,9 +33,10 @@ public final class BackupJob {
         return LocalTarget(root: settings.backup.backupDirectory)
     }
 
-    func connect(_ info: PostgresConnectionInfo, _ label: String) throws(StartFailure) -> PostgresConnection {
+    /// Connects to the backup (`catalog: false`) or catalog database; failing, the run cannot start.
+    func connect(catalog: Bool = false) throws(StartFailure) -> PostgresConnection {
         do {
-            return try PostgresConnection(info, label: label)
+            return catalog ? try settings.database.connectCatalog() : try settings.database.connectBackup()
         } catch {
             throw StartFailure(error.description)
         }
@@ -47,8 +48,8 @@ public final class BackupJob {
     /// transaction that is rolled back).
     public func dryRun() -> ExitStatus {
         do {
-            let backup = try connect(settings.database.backup, "backup database \"\(settings.database.backupDatabase)\"")
-            let catalogDB = try connect(settings.database.catalog, "catalog database \"\(settings.database.database)\"")
+            let backup = try connect()
+            let catalogDB = try connect(catalog: true)
             let status = StatusStore(connection: backup)
             let catalog = CatalogReader(connection: catalogDB)
             try backup.execute("BEGIN")
@@ -111,11 +112,11 @@ public final class BackupJob {
         let backup: PostgresConnection
         let status: StatusStore
         do {
-            backup = try connect(settings.database.backup, "backup database \"\(settings.database.backupDatabase)\"")
+            backup = try connect()
             status = StatusStore(connection: backup)
             guard try status.tryLock() else {
                 let holder = status.lockHolderDescription().map { ": \($0)" } ?? ""
-                throw StartFailure("another dvbackup run holds the lock on backup database \"\(settings.database.backupDatabase)\"\(holder); this run did not start")
+                throw StartFailure("another dvbackup run holds the lock on \(settings.database.backupLabel)\(holder); this run did not start")
             }
             let applied = try Migrations.apply(backup)
             for name in applied { logger.info("backup database upgraded: applied \(name)") }
@@ -141,8 +142,8 @@ public final class BackupJob {
         let catalogDB: PostgresConnection
         let recorderDB: PostgresConnection
         do {
-            catalogDB = try connect(settings.database.catalog, "catalog database \"\(settings.database.database)\"")
-            recorderDB = try connect(settings.database.backup, "backup database \"\(settings.database.backupDatabase)\"")
+            catalogDB = try connect(catalog: true)
+            recorderDB = try connect()
             do { try target.checkUsable() } catch { throw StartFailure(error.message) }
         } catch let e as StartFailure {
             logger.error("\(e.message)")

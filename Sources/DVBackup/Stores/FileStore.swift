@@ -20,7 +20,7 @@ public struct FileStore: SourceStore {
         let fd = open(object.address, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else {
             let e = errno
-            throw FileFailure(.failRead, "cannot open \(object.address): \(String(cString: strerror(e)))")
+            throw FileFailure(.failRead, "cannot open \(object.address): \(errorText(e))")
         }
         defer { close(fd) }
         var st = stat()

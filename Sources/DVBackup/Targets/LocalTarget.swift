@@ -18,7 +18,7 @@ public struct LocalTarget: BackupTarget {
     public func checkUsable() throws(TargetUnavailable) {
         var st = stat()
         guard stat(root, &st) == 0 else {
-            throw TargetUnavailable("backup directory \(root) is not usable: \(String(cString: strerror(errno))) (dvbackup does not create it: if it is a mount point, is the file system mounted?)")
+            throw TargetUnavailable("backup directory \(root) is not usable: \(errorText(errno)) (dvbackup does not create it: if it is a mount point, is the file system mounted?)")
         }
         guard (st.st_mode & S_IFMT) == S_IFDIR else {
             throw TargetUnavailable("backup directory \(root) is not a directory")
@@ -26,7 +26,7 @@ public struct LocalTarget: BackupTarget {
         let probe = root + "/.dvbackup-probe-\(getpid())"
         let fd = open(probe, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
         guard fd >= 0 else {
-            throw TargetUnavailable("backup directory \(root) is not writable: \(String(cString: strerror(errno)))")
+            throw TargetUnavailable("backup directory \(root) is not writable: \(errorText(errno))")
         }
         close(fd)
         unlink(probe)
@@ -68,7 +68,7 @@ final class LocalSession: TargetSession {
                 let e = errno
                 var st = stat()
                 guard e == EEXIST, stat(path, &st) == 0, (st.st_mode & S_IFMT) == S_IFDIR else {
-                    throw FileFailure(.failWrite, "cannot create directory \(path): \(String(cString: strerror(e == EEXIST ? ENOTDIR : e)))")
+                    throw FileFailure(.failWrite, "cannot create directory \(path): \(errorText(e == EEXIST ? ENOTDIR : e))")
                 }
             }
             knownDirectories.insert(path)
@@ -93,7 +93,7 @@ final class LocalUpload: TargetUpload {
         temporaryPath = directory + "/." + name + ".dvbackup-partial"
         fd = open(temporaryPath, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
         guard fd >= 0 else {
-            throw FileFailure(.failWrite, "cannot create \(temporaryPath): \(String(cString: strerror(errno)))")
+            throw FileFailure(.failWrite, "cannot create \(temporaryPath): \(errorText(errno))")
         }
     }
 
@@ -107,7 +107,7 @@ final class LocalUpload: TargetUpload {
             let n = Foundation.write(fd, chunk.baseAddress! + offset, chunk.count - offset)
             if n < 0 {
                 if errno == EINTR { continue }
-                throw FileFailure(.failWrite, "cannot write \(temporaryPath): \(String(cString: strerror(errno)))")
+                throw FileFailure(.failWrite, "cannot write \(temporaryPath): \(errorText(errno))")
             }
             offset += n
         }
@@ -116,17 +116,17 @@ final class LocalUpload: TargetUpload {
 
     func verify(algorithm: ChecksumAlgorithm, expectedHex: String) throws(FileFailure) -> String {
         guard fsync(fd) == 0 else {
-            throw FileFailure(.failWrite, "cannot flush \(temporaryPath) to disk: \(String(cString: strerror(errno)))")
+            throw FileFailure(.failWrite, "cannot flush \(temporaryPath) to disk: \(errorText(errno))")
         }
         guard close(fd) == 0 else {
             fd = -1
-            throw FileFailure(.failWrite, "cannot close \(temporaryPath): \(String(cString: strerror(errno)))")
+            throw FileFailure(.failWrite, "cannot close \(temporaryPath): \(errorText(errno))")
         }
         fd = -1
         // Read the copy back from the storage, not from the page cache where possible.
         let rfd = open(temporaryPath, O_RDONLY | O_CLOEXEC)
         guard rfd >= 0 else {
-            throw FileFailure(.failVerify, "cannot reopen \(temporaryPath) to verify it: \(String(cString: strerror(errno)))")
+            throw FileFailure(.failVerify, "cannot reopen \(temporaryPath) to verify it: \(errorText(errno))")
         }
         defer { close(rfd) }
         _ = posix_fadvise(rfd, 0, 0, POSIX_FADV_DONTNEED)
@@ -150,7 +150,7 @@ final class LocalUpload: TargetUpload {
 
     func publish() throws(FileFailure) {
         guard rename(temporaryPath, finalPath) == 0 else {
-            throw FileFailure(.failWrite, "cannot rename \(temporaryPath) to \(name): \(String(cString: strerror(errno)))")
+            throw FileFailure(.failWrite, "cannot rename \(temporaryPath) to \(name): \(errorText(errno))")
         }
         let dfd = open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
         if dfd >= 0 {
@@ -159,7 +159,7 @@ final class LocalUpload: TargetUpload {
             close(dfd)
             // Some file systems (NFS with some servers) refuse fsync on a directory.
             if rc != 0, e != EINVAL, e != EBADF {
-                throw FileFailure(.failWrite, "cannot flush directory \(directory) after renaming \(name): \(String(cString: strerror(e)))")
+                throw FileFailure(.failWrite, "cannot flush directory \(directory) after renaming \(name): \(errorText(e))")
             }
         }
     }
