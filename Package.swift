@@ -23,10 +23,14 @@ let package = Package(
                        providers: [.apt(["libssl-dev"]), .brew(["openssl@3"])]),
         .systemLibrary(name: "CLibSSH2", pkgConfig: "libssh2",
                        providers: [.apt(["libssh2-1-dev"]), .brew(["libssh2"])]),
+        .systemLibrary(name: "CCurl", pkgConfig: "libcurl",
+                       providers: [.apt(["libcurl4-openssl-dev"]), .brew(["curl"])]),
+        // Typed wrappers around the variadic curl_easy_setopt/getinfo.
+        .target(name: "CCurlShim", dependencies: ["CCurl"]),
         .target(
             name: "DVBackup",
             dependencies: [
-                "CLibPQ", "CLibCrypto", "CLibSSH2",
+                "CLibPQ", "CLibCrypto", "CLibSSH2", "CCurl", "CCurlShim",
                 .product(name: "Logging", package: "swift-log"),
             ],
             resources: [.embedInCode("Status/sql")],

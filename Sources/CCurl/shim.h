@@ -1,0 +1,4 @@
+#ifndef DV_CCURL_SHIM_H
+#define DV_CCURL_SHIM_H
+#include <curl/curl.h>
+#endif
