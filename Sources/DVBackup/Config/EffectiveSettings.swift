@@ -20,7 +20,11 @@ public struct EffectiveSettings {
         out.line("  FileSystemDirectory = \(s.fileSystemDirectory ?? "(not set)")")
         out.line("[Backup]")
         out.line("  StorageType = \(s.backup.storageType.rawValue)")
-        out.line("  BackupDirectory = \(s.backup.backupDirectory)")
+        if let swift = s.backup.swift {
+            renderSwift(swift, into: out)
+        } else {
+            out.line("  BackupDirectory = \(s.backup.backupDirectory)")
+        }
         if let ssh = s.backup.ssh {
             out.line("  SshHost = \(ssh.host)")
             out.line("  SshPort = \(ssh.port)")
@@ -49,6 +53,31 @@ public struct EffectiveSettings {
         out.line("[Notifications]")
         out.line("  Email = \(s.notificationEmails.isEmpty ? "(none)" : s.notificationEmails.joined(separator: ", "))")
         out.line("configuration OK")
+    }
+
+    /// The Swift keys with where each value came from (the file's line, an OS_*/ST_*
+    /// variable, a default); the key as `***`.
+    func renderSwift(_ w: SwiftSettings, into out: OutputWriter) {
+        func origin(_ key: String, _ fallback: String = "default") -> String {
+            " (\(w.origins[key].map { $0.hasPrefix("line") || $0.hasPrefix("not set") ? $0 : "from \($0)" } ?? fallback))"
+        }
+        out.line("  SwiftAuthUrl = \(HTTPRequest.redacted(w.authURL))\(origin("SwiftAuthUrl"))")
+        out.line("  SwiftAuthVersion = \(w.authVersion.rawValue)\(origin("SwiftAuthVersion"))")
+        out.line("  SwiftUser = \(w.user)\(origin("SwiftUser"))")
+        out.line("  SwiftKey = ***\(origin("SwiftKey"))")
+        if w.authVersion == .v1 {
+            out.line("  SwiftTenant = \(w.tenant.map { "\($0) (sent as \($0):\(w.user) unless SwiftUser has an account: part)" } ?? "(not set)")")
+        } else {
+            out.line("  SwiftTenant = \(w.tenant ?? "(not set)")\(origin("SwiftTenant"))")
+            out.line("  SwiftUserDomain = \(w.userDomain)\(origin("SwiftUserDomain"))")
+            out.line("  SwiftProjectDomain = \(w.projectDomain)\(origin("SwiftProjectDomain"))")
+            out.line("  SwiftRegion = \(w.region.map { "\($0)\(origin("SwiftRegion"))" } ?? "(not set: the first public object-store endpoint)")")
+        }
+        out.line("  SwiftEndPoint = \(w.endpoint.map { HTTPRequest.redacted($0) } ?? "(not set: the storage URL the auth service returns)")")
+        out.line("  SwiftContainer = \(w.container) (segments of large files in \(w.segmentContainer))")
+        out.line("  SwiftSegmentSize = \(SizeParser.format(w.segmentSize)) (\(w.segmentSize) bytes)\(origin("SwiftSegmentSize"))")
+        out.line("  SwiftRetryDelays = \(w.retryDelays.map { formatDecimal($0, places: $0 == $0.rounded() ? 0 : 2) }.joined(separator: " ")) (seconds)\(origin("SwiftRetryDelays"))")
+        out.line("  BackupDirectory = (not used by StorageType swift)")
     }
 
     static func isSecret(_ key: String) -> Bool {

@@ -82,6 +82,8 @@ public struct BackupSettings: Sendable {
     public var workers: Int
     /// For StorageType `ssh`.
     public var ssh: SSHSettings?
+    /// For StorageType `swift`.
+    public var swift: SwiftSettings? = nil
 }
 
 /// Everything a run needs, read and checked from `config.ini`.
@@ -125,7 +127,9 @@ public struct Settings: Sendable {
         return text
     }
 
-    public init(ini: INIFile) throws(ConfigError) {
+    /// `environment` supplies the OpenStack variables (OS_*, ST_*) that stand in for Swift
+    /// keys the file leaves out.
+    public init(ini: INIFile, environment: [String: String] = ProcessInfo.processInfo.environment) throws(ConfigError) {
         let reader = SectionReader(ini: ini)
         path = ini.path
         var warnings = ini.warnings
@@ -171,12 +175,10 @@ public struct Settings: Sendable {
             throw ConfigError(path: path, line: typeEntry.line, section: b.name, key: typeEntry.key,
                               "unknown StorageType '\(typeEntry.value)' (use one of: local, ssh, swift)")
         }
-        if storageType == .swift {
-            throw ConfigError(path: path, line: typeEntry.line, section: b.name, key: typeEntry.key,
-                              "StorageType 'swift' is not available in this version of dvbackup yet (use local or ssh)")
-        }
-        let backupDirectory = try reader.requiredValue(b, "BackupDirectory", because: "StorageType is \(storageType.rawValue)")
-        if !backupDirectory.hasPrefix("/") {
+        // Swift copies go to a container (SwiftContainer); BackupDirectory is not used.
+        let backupDirectory = try storageType == .swift ? b.entry("BackupDirectory")?.value ?? ""
+            : reader.requiredValue(b, "BackupDirectory", because: "StorageType is \(storageType.rawValue)")
+        if storageType != .swift, !backupDirectory.hasPrefix("/") {
             let e = b.entry("BackupDirectory")!
             throw ConfigError(path: path, line: e.line, section: b.name, key: e.key,
                               "must be an absolute path, not '\(backupDirectory)'")
@@ -234,8 +236,10 @@ public struct Settings: Sendable {
             workers = s.connections
             ssh = s
         }
+        let swift = try storageType == .swift ? SwiftSettings.parse(b, reader: reader, environment: environment) : nil
         backup = BackupSettings(storageType: storageType, backupDirectory: backupDirectory,
-                                incrementalOverlapSeconds: overlap, logLevel: level, workers: workers, ssh: ssh)
+                                incrementalOverlapSeconds: overlap, logLevel: level, workers: workers, ssh: ssh,
+                                swift: swift)
         // The original keys of the other storage types are accepted (an existing config.ini
         // has them) and ignored while StorageType does not select them.
         let originalBackupKeys = ["StorageType", "SshHost", "SshPort", "SshUsername", "BackupDirectory",
@@ -243,7 +247,8 @@ public struct Settings: Sendable {
                                   "SwiftEndPoint"]
         warnings += reader.unknownKeys(b, known: originalBackupKeys + ["IncrementalOverlap", "LogLevel", "Workers",
                                                                   "SshPrivateKey", "SshPrivateKeyPassphraseEnv",
-                                                                  "SshKnownHosts", "SshConnections", "SshHashDuringUpload"])
+                                                                  "SshKnownHosts", "SshConnections", "SshHashDuringUpload"]
+                                                   + SwiftSettings.keys)
 
         // [Stores]
         stores = try StoreRegistry(section: ini.section("Stores"), fileSystemDirectory: fileSystemDirectory, path: path)

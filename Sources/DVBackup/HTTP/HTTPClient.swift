@@ -134,6 +134,12 @@ public struct HTTPOptions: Sendable, Equatable {
     public var stallTimeoutSeconds = 120
     /// Protocols allowed, as CURLOPT_PROTOCOLS_STR takes them.
     public var protocols = "http,https"
+    /// How long an upload waits for the server's `100 Continue` before sending the body
+    /// anyway (libcurl's default is 1 s). Waiting lets a server refuse a request (401, 413)
+    /// before any of its body is sent, so the body can be sent again elsewhere.
+    public var expectContinueTimeoutMilliseconds = 1000
+    /// libcurl's upload buffer per handle (CURLOPT_UPLOAD_BUFFERSIZE).
+    public var uploadBufferSize = 2 * 1024 * 1024
 
     public init(caFile: String? = nil) { self.caFile = caFile }
 }
@@ -197,7 +203,8 @@ public final class HTTPClient {
         set(dv_curl_setopt_long(handle, CURLOPT_SSL_VERIFYHOST, options.insecureSkipVerify ? 0 : 2))
         if let ca = options.caFile { set(dv_curl_setopt_string(handle, CURLOPT_CAINFO, ca)) }
         set(dv_curl_setopt_long(handle, CURLOPT_BUFFERSIZE, 256 * 1024))
-        set(dv_curl_setopt_long(handle, CURLOPT_UPLOAD_BUFFERSIZE, 2 * 1024 * 1024))
+        set(dv_curl_setopt_long(handle, CURLOPT_UPLOAD_BUFFERSIZE, options.uploadBufferSize))
+        set(dv_curl_setopt_long(handle, CURLOPT_EXPECT_100_TIMEOUT_MS, options.expectContinueTimeoutMilliseconds))
 
         for (name, value) in request.headers {
             // "Name;" sends a header with an empty value; "Name:" removes one of curl's.

@@ -26,6 +26,9 @@ public final class BackupJob {
     }
 
     func makeTarget() -> any BackupTarget {
+        if let swift = settings.backup.swift {
+            return SwiftTarget(settings: swift, logger: logger)
+        }
         if let ssh = settings.backup.ssh {
             return SFTPTarget(connection: ssh.connection(), root: settings.backup.backupDirectory, logger: logger,
                               hashDuringUpload: ssh.hashDuringUpload)

@@ -19,11 +19,35 @@ public protocol BackupTarget: Sendable {
     func makeSession() throws(TargetUnavailable) -> any TargetSession
 }
 
+/// What a target may know of a copy before its bytes arrive (Swift sends the catalog MD5
+/// ahead as the ETag, writes the checksum and the datafile id as object metadata, and picks
+/// one object or segments by the size).
+public struct UploadDescription: Sendable {
+    /// `<authority>/<identifier>/<name>`
+    public let relativePath: String
+    public let datafileId: Int64
+    /// The size the catalog records, when it does.
+    public let expectedSize: Int64?
+    /// The catalog's checksum, when it has a usable one.
+    public let catalogChecksum: (algorithm: ChecksumAlgorithm, hex: String)?
+
+    public init(relativePath: String, datafileId: Int64, expectedSize: Int64?,
+                catalogChecksum: (algorithm: ChecksumAlgorithm, hex: String)?) {
+        self.relativePath = relativePath
+        self.datafileId = datafileId
+        self.expectedSize = expectedSize
+        self.catalogChecksum = catalogChecksum
+    }
+}
+
 /// One worker's connection to the target. Not shared between threads.
 public protocol TargetSession: AnyObject {
     /// Starts writing the copy at `relativePath` (`<authority>/<identifier>/<name>`).
     /// Nothing is visible under the final name until it is settled.
     func beginUpload(relativePath: String) throws(FileFailure) -> any TargetUpload
+    /// Starts writing the copy `description` describes; targets that need no more than the
+    /// path leave this to `beginUpload(relativePath:)`.
+    func beginUpload(_ description: UploadDescription) throws(FileFailure) -> any TargetUpload
     /// How many written copies may wait to be proven together (1: each at once).
     var settleBatchSize: Int { get }
     /// The size of the chunks to hand to `write` (larger chunks keep more requests in
@@ -44,6 +68,10 @@ public struct WrittenCopy {
 }
 
 extension TargetSession {
+    public func beginUpload(_ description: UploadDescription) throws(FileFailure) -> any TargetUpload {
+        try beginUpload(relativePath: description.relativePath)
+    }
+
     public var settleBatchSize: Int { 1 }
     public var preferredChunkSize: Int { FileStore.chunkSize }
 

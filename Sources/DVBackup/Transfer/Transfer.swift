@@ -63,7 +63,9 @@ public struct Transfer: Sendable {
             // With no usable catalog checksum the copy is still proven, against SHA-256 of
             // the bytes read.
             let algorithm = catalog?.algorithm ?? .sha256
-            let upload = try session.beginUpload(relativePath: relative)
+            let upload = try session.beginUpload(UploadDescription(relativePath: relative, datafileId: file.id,
+                                                                   expectedSize: file.expectedSourceSize,
+                                                                   catalogChecksum: catalog))
             location = upload.location
             do throws(FileFailure) {
                 // Large files are hashed on a second thread while this one sends, so the
