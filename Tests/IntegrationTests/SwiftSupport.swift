@@ -1,0 +1,183 @@
+import DVBackup
+import Foundation
+import Testing
+
+/// The OpenStack Swift (tempauth) and Keystone the integration tests use, from the
+/// environment the test script sets. With DVBACKUP_TEST_REQUIRE_SERVERS=1 a missing server
+/// fails the tests; otherwise they are skipped.
+///
+///   DVBACKUP_TEST_SWIFT_AUTH_URL               http://127.0.0.1:8080/auth/v1.0
+///   DVBACKUP_TEST_SWIFT_USER / _KEY            test:tester / testing
+///   DVBACKUP_TEST_SWIFT_SHORT_TOKEN_AUTH_URL   a tempauth proxy of the same cluster whose
+///                                              tokens live 3 seconds
+///   DVBACKUP_TEST_KEYSTONE_AUTH_URL            http://127.0.0.1:5001/v3
+///   DVBACKUP_TEST_KEYSTONE_USER / _PASSWORD / _PROJECT / _USER_DOMAIN / _PROJECT_DOMAIN / _REGION
+enum TestSwift {
+    static let env = ProcessInfo.processInfo.environment
+    static let authURL = env["DVBACKUP_TEST_SWIFT_AUTH_URL"]
+    static let user = env["DVBACKUP_TEST_SWIFT_USER"] ?? "test:tester"
+    static let key = env["DVBACKUP_TEST_SWIFT_KEY"] ?? "testing"
+    static let shortTokenAuthURL = env["DVBACKUP_TEST_SWIFT_SHORT_TOKEN_AUTH_URL"]
+    static let keystoneAuthURL = env["DVBACKUP_TEST_KEYSTONE_AUTH_URL"]
+    static let keystoneUser = env["DVBACKUP_TEST_KEYSTONE_USER"] ?? "swiftuser"
+    static let keystonePassword = env["DVBACKUP_TEST_KEYSTONE_PASSWORD"] ?? "swiftpw"
+    static let keystoneProject = env["DVBACKUP_TEST_KEYSTONE_PROJECT"] ?? "backup"
+    static let keystoneUserDomain = env["DVBACKUP_TEST_KEYSTONE_USER_DOMAIN"] ?? "Default"
+    static let keystoneProjectDomain = env["DVBACKUP_TEST_KEYSTONE_PROJECT_DOMAIN"] ?? "Default"
+    static let keystoneRegion = env["DVBACKUP_TEST_KEYSTONE_REGION"].flatMap { $0.isEmpty ? nil : $0 }
+
+    static var enabled: Bool { (authURL != nil || TestPostgres.required) && TestPostgres.enabled }
+    static var keystoneEnabled: Bool { (keystoneAuthURL != nil || TestPostgres.required) && TestPostgres.enabled }
+
+    static func requireServer() throws -> String {
+        guard let authURL else {
+            throw TestFailure("Swift is required (DVBACKUP_TEST_REQUIRE_SERVERS=1) but DVBACKUP_TEST_SWIFT_AUTH_URL is not set: run the tests with scripts/test.sh")
+        }
+        return authURL
+    }
+
+    static func requireShortTokenServer() throws -> String {
+        guard let url = shortTokenAuthURL else {
+            throw TestFailure("the short-token Swift proxy is required but DVBACKUP_TEST_SWIFT_SHORT_TOKEN_AUTH_URL is not set")
+        }
+        return url
+    }
+
+    static func requireKeystone() throws -> String {
+        guard let url = keystoneAuthURL else {
+            throw TestFailure("Keystone is required (DVBACKUP_TEST_REQUIRE_SERVERS=1) but DVBACKUP_TEST_KEYSTONE_AUTH_URL is not set")
+        }
+        return url
+    }
+}
+
+/// The test's own view of the cluster, through the same libcurl wrapper but none of the
+/// target's code: what an administrator would check with curl or the swift CLI.
+final class SwiftProbe {
+    let token: String
+    let storageURL: String
+    private let client: HTTPClient
+
+    /// Auth v1 (tempauth).
+    init(authURL: String, user: String = TestSwift.user, key: String = TestSwift.key) throws {
+        client = try HTTPClient()
+        let r = try client.perform(HTTPRequest(url: authURL, headers: [("X-Auth-User", user), ("X-Auth-Key", key)]))
+        guard r.isSuccess, let t = r.headers["X-Auth-Token"], let s = r.headers["X-Storage-Url"] else {
+            throw TestFailure("test auth at \(authURL) failed: \(r.status)")
+        }
+        token = t
+        storageURL = s
+    }
+
+    /// Keystone v3, password, project scope.
+    init(keystone url: String) throws {
+        client = try HTTPClient()
+        let domain: (String) -> [String: String] = { $0 == "default" ? ["id": $0] : ["name": $0] }
+        let body: [String: Any] = ["auth": [
+            "identity": ["methods": ["password"], "password": ["user": ["name": TestSwift.keystoneUser, "domain": domain(TestSwift.keystoneUserDomain), "password": TestSwift.keystonePassword]]],
+            "scope": ["project": ["name": TestSwift.keystoneProject, "domain": domain(TestSwift.keystoneProjectDomain)]],
+        ]]
+        let data = try JSONSerialization.data(withJSONObject: body)
+        let r = try client.perform(HTTPRequest(method: "POST", url: url + "/auth/tokens",
+                                               headers: [("Content-Type", "application/json")], body: Array(data)))
+        guard r.status == 201, let t = r.headers["X-Subject-Token"],
+              let json = try JSONSerialization.jsonObject(with: Data(r.body)) as? [String: Any],
+              let tok = json["token"] as? [String: Any], let catalog = tok["catalog"] as? [[String: Any]],
+              let store = catalog.first(where: { $0["type"] as? String == "object-store" }),
+              let eps = store["endpoints"] as? [[String: Any]],
+              let pub = eps.first(where: { $0["interface"] as? String == "public" }), let u = pub["url"] as? String else {
+            throw TestFailure("test keystone auth failed: \(r.status)")
+        }
+        token = t
+        storageURL = u
+    }
+
+    static func encode(_ s: String, keepSlash: Bool = true) -> String {
+        var allowed = CharacterSet(charactersIn: "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~")
+        if keepSlash { allowed.insert("/") }
+        return s.addingPercentEncoding(withAllowedCharacters: allowed)!
+    }
+
+    func url(_ container: String, _ object: String? = nil) -> String {
+        storageURL + "/" + Self.encode(container) + (object.map { "/" + Self.encode($0) } ?? "")
+    }
+
+    func request(_ method: String, _ url: String, headers: [(name: String, value: String)] = [], body: [UInt8]? = nil) throws -> HTTPResponse {
+        try client.perform(HTTPRequest(method: method, url: url, headers: [("X-Auth-Token", token)] + headers, body: body))
+    }
+
+    func head(_ container: String, _ object: String) throws -> HTTPResponse {
+        try request("HEAD", url(container, object))
+    }
+
+    /// The object's bytes (small objects).
+    func get(_ container: String, _ object: String) throws -> [UInt8]? {
+        var bytes: [UInt8] = []
+        let r = try client.perform(HTTPRequest(url: url(container, object), headers: [("X-Auth-Token", token)]),
+                                   download: { bytes.append(contentsOf: $0) })
+        return r.status == 200 ? bytes : nil
+    }
+
+    /// The digest of the object's bytes, streamed (large objects), and their count.
+    func digest(_ container: String, _ object: String, _ algorithm: ChecksumAlgorithm) throws -> (hex: String, bytes: Int64)? {
+        let d = Digest(algorithm)
+        let r = try client.perform(HTTPRequest(url: url(container, object), headers: [("X-Auth-Token", token)]),
+                                   download: { d.update($0) })
+        guard r.status == 200 else { return nil }
+        return (d.finalizeHex(), r.streamedBytes)
+    }
+
+    /// Object names in `container` (all of them, or under `prefix`).
+    func list(_ container: String, prefix: String = "") throws -> [String] {
+        var names: [String] = []
+        var marker = ""
+        while true {
+            let r = try request("GET", url(container) + "?format=json&prefix=\(Self.encode(prefix, keepSlash: false))&marker=\(Self.encode(marker, keepSlash: false))")
+            if r.status == 404 || r.status == 204 { return names }
+            guard r.status == 200, let list = try JSONSerialization.jsonObject(with: Data(r.body)) as? [[String: Any]] else {
+                throw TestFailure("listing \(container) failed: \(r.status)")
+            }
+            let page = list.compactMap { $0["name"] as? String }
+            names += page
+            guard page.count == 10_000 || page.count == 1000, let last = page.last else { return names }
+            marker = last
+        }
+    }
+
+    /// The segment names (`<container>/<name>`) a stored SLO manifest lists.
+    func manifestSegments(_ container: String, _ object: String) throws -> [String] {
+        let r = try request("GET", url(container, object) + "?multipart-manifest=get")
+        guard r.status == 200, let list = try JSONSerialization.jsonObject(with: Data(r.body)) as? [[String: Any]] else { return [] }
+        return list.compactMap { ($0["name"] as? String).map { String($0.dropFirst()) } }
+    }
+
+    /// Deletes the container and its segments container with everything in them.
+    func destroy(_ container: String) {
+        for c in [container, container + "_segments"] {
+            for name in (try? list(c)) ?? [] {
+                _ = try? request("DELETE", url(c, name))
+            }
+            _ = try? request("DELETE", url(c))
+        }
+    }
+}
+
+extension Sandbox {
+    /// A container name of this test's own.
+    var swiftContainer: String { "dvb-" + URL(fileURLWithPath: root).lastPathComponent.lowercased() }
+
+    /// A config.ini for StorageType swift; `keys` replace the default credentials.
+    @discardableResult
+    func writeSwiftConfig(authURL: String, container: String, keys: [String]? = nil, extra: [String] = [],
+                          workers: Int = 2, name: String = "swift.ini") throws -> String {
+        try writeConfig(backupLines: [
+            "StorageType = swift",
+            "Workers = \(workers)",
+        ] + (keys ?? [
+            "SwiftAuthUrl = \(authURL)",
+            "SwiftAuthVersion = 1",
+            "SwiftUser = \(TestSwift.user)",
+            "SwiftKey = \(TestSwift.key)",
+        ]) + ["SwiftContainer = \(container)", "SwiftRetryDelays = 0.2 0.4"] + extra, name: name)
+    }
+}
