@@ -181,3 +181,108 @@ extension Sandbox {
         ]) + ["SwiftContainer = \(container)", "SwiftRetryDelays = 0.2 0.4"] + extra, name: name)
     }
 }
+
+/// Faults between dvbackup and Swift, injected with an LD_PRELOAD shim (nothing in dvbackup
+/// knows of it), each switched on by its environment variable:
+///
+///   DVB_SHIM_CORRUPT_PORT=P   every send(2) of at least 64 KiB to port P (a request body)
+///                             goes out with one bit flipped, after dvbackup hashed it
+///   DVB_SHIM_CUT_PORT=P       the first send(2) of at least 64 KiB to port P fails with
+///                             ECONNRESET and the socket is shut down (a cut connection)
+///   DVB_SHIM_SLOW_READ=NAME   read(2) of a file whose name ends in NAME pauses once, for
+///   DVB_SHIM_SLOW_SECONDS=S   S seconds, when the file offset reaches
+///   DVB_SHIM_SLOW_AFTER=N     N bytes (a slow disk, or a run to be killed mid-file)
+enum FaultShim {
+    static let source = #"""
+        #define _GNU_SOURCE
+        #include <dlfcn.h>
+        #include <errno.h>
+        #include <netinet/in.h>
+        #include <stdio.h>
+        #include <stdlib.h>
+        #include <string.h>
+        #include <sys/socket.h>
+        #include <unistd.h>
+
+        static int peer_port(int fd) {
+            struct sockaddr_storage ss; socklen_t len = sizeof ss;
+            if (getpeername(fd, (struct sockaddr *)&ss, &len) != 0) return -1;
+            if (ss.ss_family == AF_INET) return ntohs(((struct sockaddr_in *)&ss)->sin_port);
+            if (ss.ss_family == AF_INET6) return ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
+            return -1;
+        }
+        static int env_int(const char *name) { const char *v = getenv(name); return v ? atoi(v) : -1; }
+
+        ssize_t send(int fd, const void *buf, size_t len, int flags) {
+            static ssize_t (*real)(int, const void *, size_t, int);
+            static int cut_done;
+            if (!real) real = (ssize_t (*)(int, const void *, size_t, int))dlsym(RTLD_NEXT, "send");
+            if (len >= 65536) {
+                int corrupt = env_int("DVB_SHIM_CORRUPT_PORT"), cut = env_int("DVB_SHIM_CUT_PORT");
+                int port = (corrupt > 0 || cut > 0) ? peer_port(fd) : -1;
+                if (cut > 0 && port == cut && !__atomic_exchange_n(&cut_done, 1, __ATOMIC_SEQ_CST)) {
+                    shutdown(fd, SHUT_RDWR);
+                    errno = ECONNRESET;
+                    return -1;
+                }
+                if (corrupt > 0 && port == corrupt) {
+                    /* Flip a bit inside the data, away from any CR or LF (chunk framing). */
+                    const char *p = buf;
+                    size_t at = 4096;
+                    while (at + 4096 < len && (memchr(p + at - 16, '\r', 32) || memchr(p + at - 16, '\n', 32))) at += 997;
+                    if (at + 4096 < len) {
+                        char *copy = malloc(len);
+                        memcpy(copy, buf, len);
+                        copy[at] ^= 0x10;
+                        ssize_t n = real(fd, copy, len, flags);
+                        free(copy);
+                        return n;
+                    }
+                }
+            }
+            return real(fd, buf, len, flags);
+        }
+
+        ssize_t read(int fd, void *buf, size_t count) {
+            static ssize_t (*real)(int, void *, size_t);
+            static int slept;
+            if (!real) real = (ssize_t (*)(int, void *, size_t))dlsym(RTLD_NEXT, "read");
+            const char *name = getenv("DVB_SHIM_SLOW_READ");
+            if (name && !slept) {
+                char link[64], path[4096];
+                snprintf(link, sizeof link, "/proc/self/fd/%d", fd);
+                ssize_t n = readlink(link, path, sizeof path - 1);
+                if (n > 0) {
+                    path[n] = 0;
+                    size_t l = strlen(path), s = strlen(name);
+                    off_t off = lseek(fd, 0, SEEK_CUR);
+                    if (l >= s && strcmp(path + l - s, name) == 0 && off >= env_int("DVB_SHIM_SLOW_AFTER")) {
+                        slept = 1;
+                        sleep(env_int("DVB_SHIM_SLOW_SECONDS"));
+                    }
+                }
+            }
+            return real(fd, buf, count);
+        }
+        """#
+
+    /// Compiles the shim into the sandbox; returns the library's path.
+    static func build(in s: Sandbox) throws -> String {
+        let src = s.root + "/fault_shim.c"
+        let lib = s.root + "/fault_shim.so"
+        try source.write(toFile: src, atomically: true, encoding: .utf8)
+        let cc = Process()
+        cc.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        cc.arguments = ["cc", "-shared", "-fPIC", "-O2", "-o", lib, src, "-ldl"]
+        try cc.run()
+        cc.waitUntilExit()
+        guard cc.terminationStatus == 0 else { throw TestFailure("cannot compile the fault shim") }
+        return lib
+    }
+
+    /// The port of an http URL.
+    static func port(of url: String) -> String {
+        let u = URLComponents(string: url)
+        return String(u?.port ?? (u?.scheme == "https" ? 443 : 80))
+    }
+}
