@@ -161,3 +161,56 @@ extension SwiftTests {
         #expect(rerun.stderr.contains("removed \(12 + leftovers.count) leftover segment(s)") || rerun.stderr.contains("leftover"), "\(rerun.stderr)")
     }
 }
+
+extension SwiftTests {
+    /// Peak RSS of a `dvbackup run` in kB, measured by GNU time.
+    func peakRSS(_ s: Sandbox, _ config: String) throws -> (code: Int32, kB: Int, stderr: String) {
+        let out = s.root + "/time.out", err = s.root + "/time.err"
+        _ = FileManager.default.createFile(atPath: err, contents: nil)
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/usr/bin/time")
+        p.arguments = ["-f", "%M", "-o", out, Sandbox.binary, "run", "--config", config]
+        p.standardOutput = FileHandle.nullDevice
+        p.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: err))
+        try p.run()
+        p.waitUntilExit()
+        let text = try String(contentsOfFile: out, encoding: .utf8)
+        let kB = Int(text.split(separator: "\n").last.map { $0.trimmingCharacters(in: .whitespaces) } ?? "") ?? -1
+        return (p.terminationStatus, kB, (try? String(contentsOfFile: err, encoding: .utf8)) ?? "")
+    }
+
+    @Test func memoryStaysFlatFor200MiBFiles() throws {
+        let authURL = try TestSwift.requireServer()
+        guard FileManager.default.isExecutableFile(atPath: "/usr/bin/time") else {
+            throw TestFailure("/usr/bin/time (Debian package time) is needed to measure the peak RSS")
+        }
+        let s = try Sandbox(seed: 215)
+        let probe = try SwiftProbe(authURL: authURL)
+        let container = s.swiftContainer
+        defer { probe.destroy(container) }
+        let ds = try s.addDataset(authority: "10.5072", identifier: "FK2/MEM")
+        // Baseline: one small file.
+        let tiny = try s.addFile(dataset: ds, size: 1000, checksumType: .md5)
+        let base = try peakRSS(s, try s.writeSwiftConfig(authURL: authURL, container: container))
+        #expect(base.code == 0, "\(base.stderr)")
+        let random = try #require(FileHandle(forReadingAtPath: "/dev/urandom"))
+        // 200 MiB in one PUT, its MD5 sent ahead.
+        let single = try s.addFile(dataset: ds, bytes: [UInt8](random.readData(ofLength: 200 << 20)), checksumType: .md5)
+        let one = try peakRSS(s, try s.writeSwiftConfig(authURL: authURL, container: container, extra: ["SwiftSegmentSize = 256MiB"]))
+        #expect(one.code == 0, "\(one.stderr)")
+        // 200 MiB as a Static Large Object of 16 MiB segments.
+        let slo = try s.addFile(dataset: ds, bytes: [UInt8](random.readData(ofLength: 200 << 20)), checksumType: .sha256)
+        let segmented = try peakRSS(s, try s.writeSwiftConfig(authURL: authURL, container: container, extra: ["SwiftSegmentSize = 16MiB"]))
+        #expect(segmented.code == 0, "\(segmented.stderr)")
+        let rows = try s.statusRows()
+        for f in [tiny, single, slo] { #expect(rows[f.id]?.status == "OK") }
+        #expect(try probe.digest(container, single.relativePath, .md5)?.hex == Digest.hex(.md5, of: single.bytes))
+        #expect(try probe.digest(container, slo.relativePath, .sha256)?.hex == Digest.hex(.sha256, of: slo.bytes))
+        #expect(try probe.manifestSegments(container, slo.relativePath).count == 13)
+        print("swift peak RSS: \(base.kB) kB for a 1000-byte file, \(one.kB) kB for 200 MiB in one PUT, \(segmented.kB) kB for 200 MiB in 13 segments")
+        // A few MiB of buffers per upload, whatever the file's size.
+        for (what, m) in [("one PUT", one), ("segments", segmented)] {
+            #expect(m.kB > 0 && m.kB < base.kB + 24 * 1024, "\(what): peak RSS \(m.kB) kB for 200 MiB, \(base.kB) kB for 1000 bytes")
+        }
+    }
+}

@@ -41,7 +41,21 @@ public final class BodyPipe: @unchecked Sendable {
     }
 
     deinit {
-        for b in allBuffers { b.deallocate() }
+        for b in allBuffers { Self.unmap(b) }
+    }
+
+    /// Buffers are mapped and unmapped directly, so that memory goes back to the system as
+    /// soon as an upload ends (malloc would keep 1 MiB blocks of finished uploads in its
+    /// arenas, fragmented, and RSS would grow with every segment of a large object).
+    private static func map(_ size: Int) -> Buffer {
+        guard let p = mmap(nil, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0), p != MAP_FAILED else {
+            fatalError("cannot map \(size) bytes for an upload buffer: \(errorText(errno))")
+        }
+        return Buffer(start: p, count: size)
+    }
+
+    private static func unmap(_ b: Buffer) {
+        munmap(b.baseAddress, b.count)
     }
 
     // MARK: writer
@@ -62,7 +76,7 @@ public final class BodyPipe: @unchecked Sendable {
             if let b = free.popLast() {
                 buffer = b
             } else {
-                buffer = .allocate(byteCount: bufferSize, alignment: 4096)
+                buffer = Self.map(bufferSize)
                 allBuffers.append(buffer)
             }
             condition.unlock()
@@ -70,6 +84,12 @@ public final class BodyPipe: @unchecked Sendable {
             buffer.baseAddress!.copyMemory(from: bytes.baseAddress! + offset, byteCount: n)
             offset += n
             condition.lock()
+            if readerDone {
+                // The transfer ended while this buffer was being filled.
+                release(buffer)
+                condition.unlock()
+                return false
+            }
             full.append((buffer, n))
             writtenBytes += Int64(n)
             condition.broadcast()
@@ -93,6 +113,14 @@ public final class BodyPipe: @unchecked Sendable {
         aborted = true
         condition.broadcast()
         condition.unlock()
+    }
+
+    /// Frees a buffer that is in no queue (with `condition` locked).
+    private func release(_ buffer: Buffer) {
+        if let i = allBuffers.firstIndex(where: { $0.baseAddress == buffer.baseAddress }) {
+            allBuffers.remove(at: i)
+        }
+        Self.unmap(buffer)
     }
 
     // MARK: reader
@@ -132,10 +160,17 @@ public final class BodyPipe: @unchecked Sendable {
         return n
     }
 
-    /// The transfer that read the pipe has ended: writes fail from now on.
+    /// The transfer that read the pipe has ended: writes fail from now on, and the buffers
+    /// are freed (a finished upload keeps no memory while it waits to be looked at).
     public func readerFinished() {
         condition.lock()
         readerDone = true
+        for b in free { release(b) }
+        for f in full { release(f.buffer) }
+        if let c = current { release(c.buffer) }
+        free = []
+        full = []
+        current = nil
         condition.broadcast()
         condition.unlock()
     }
