@@ -82,7 +82,9 @@ enum SwiftAuth {
         do {
             response = try client.perform(request)
         } catch {
-            throw SwiftAuthFailure(kind: .unreachable, message: "cannot reach the Swift auth service at \(request.displayURL): \(error)",
+            var detail = "\(error)"
+            if case .transport(_, let message, _) = error { detail = message }
+            throw SwiftAuthFailure(kind: .unreachable, message: "cannot reach the Swift auth service at \(request.displayURL): \(detail)",
                                    retryable: error.isTransient)
         }
         return try parse(response, for: c, url: request.displayURL).get()

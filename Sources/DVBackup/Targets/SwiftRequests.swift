@@ -107,9 +107,11 @@ final class SwiftConnection {
                 if case .aborted = error {
                     throw SwiftRequestError(message: "\(what): \(error)", connectionLost: false, authFailure: nil)
                 }
-                let text = access.auth.redact("\(error)")
+                var detail = "\(error)"
+                if case .transport(_, let message, _) = error { detail = message }
+                let text = access.auth.redact(detail)
                 if error.isTransient, resendable(), let wait = access.delay(afterAttempt: attempt) {
-                    logger.warning("Swift: \(text); trying again in \(formatDecimal(wait, places: 1)) s (attempt \(attempt + 1) of \(access.retryDelays.count + 1))")
+                    logger.warning("Swift: \(what): \(text); trying again in \(formatDecimal(wait, places: 1)) s (attempt \(attempt + 1) of \(access.retryDelays.count + 1))")
                     Self.sleep(wait)
                     attempt += 1
                     continue

@@ -204,7 +204,7 @@ final class SwiftUpload: TargetUpload {
         }
         switch mode {
         case .direct, .temporary:
-            if !put!.write(chunk) { throw failure(of: put!, what: "PUT \(object)") }
+            if !put!.write(chunk) { throw failure(of: put!, what: "PUT \(url(put!.path))") }
         case .buffered:
             if buffer.count + chunk.count > SwiftTarget.inMemoryLimit {
                 // An unknown size that outgrew the buffer: a Static Large Object after all.
@@ -238,7 +238,7 @@ final class SwiftUpload: TargetUpload {
             if current == nil { try startSegment() }
             let n = Int(min(Int64(bytes.count - offset), segmentSize - current!.bytes))
             guard current!.put.write(UnsafeRawBufferPointer(rebasing: bytes[offset..<(offset + n)])) else {
-                throw failure(of: current!.put, what: "PUT segment \(current!.name)")
+                throw failure(of: current!.put, what: "PUT \(url(current!.put.path))")
             }
             current!.bytes += Int64(n)
             offset += n
@@ -285,11 +285,11 @@ final class SwiftUpload: TargetUpload {
         put.close()
         let outcome = put.wait()
         let md5 = Self.catalogMD5(description)!
-        let response = try answer(outcome, what: "PUT \(object)")
+        let response = try answer(outcome, what: "PUT \(location)")
         if response.status == 422 {
             throw FileFailure(.failVerify, "Swift refused \(object) (422 Unprocessable Entity): the MD5 of the bytes it received differs from \(md5), the catalog MD5 sent as its ETag; nothing was stored, an earlier copy is untouched")
         }
-        guard response.status == 201 else { throw writeFailure(response, "PUT \(object)") }
+        guard response.status == 201 else { throw writeFailure(response, "PUT \(location)", bodySent: outcome.bytes > 0) }
         published = true
         let etag = Self.normalizedETag(response.headers["Etag"])
         guard etag == md5, expectedHex == md5 else {
@@ -308,7 +308,7 @@ final class SwiftUpload: TargetUpload {
         if response.status == 422 {
             throw FileFailure(.failVerify, "Swift refused \(object) (422 Unprocessable Entity): the MD5 of the bytes it received differs from \(md5), the MD5 of the bytes sent; nothing was stored, an earlier copy is untouched")
         }
-        guard response.status == 201 else { throw writeFailure(response, "PUT \(object)") }
+        guard response.status == 201 else { throw writeFailure(response, "PUT \(location)") }
         published = true
         let etag = Self.normalizedETag(response.headers["Etag"])
         guard etag == md5 else {
@@ -321,9 +321,8 @@ final class SwiftUpload: TargetUpload {
         let put = put!
         put.close()
         let outcome = put.wait()
-        let name = SwiftLayout.temporaryName(object: object, attempt: attempt)
-        let response = try answer(outcome, what: "PUT \(layout.segmentContainer)/\(name)")
-        guard response.status == 201 else { throw writeFailure(response, "PUT \(layout.segmentContainer)/\(name)") }
+        let response = try answer(outcome, what: "PUT \(url(put.path))")
+        guard response.status == 201 else { throw writeFailure(response, "PUT \(url(put.path))", bodySent: outcome.bytes > 0) }
         let etag = Self.normalizedETag(response.headers["Etag"])
         guard let md5 = outcome.md5, etag == md5 else {
             throw FileFailure(.failVerify, "Swift's ETag for \(object) is \(etag ?? "(none)"), the MD5 of the bytes sent is \(outcome.md5 ?? "?"); the copy was not put in place")
@@ -349,10 +348,10 @@ final class SwiftUpload: TargetUpload {
 
     /// Why a finished segment PUT does not count, or nil when its ETag is the MD5 sent.
     private func segmentFailure(_ name: String, _ outcome: StreamingPut.Outcome) -> FileFailure? {
-        let what = "PUT \(layout.segmentContainer)/\(name)"
+        let what = "PUT \(url(layout.segmentPath(name)))"
         let response: HTTPResponse
         do throws(FileFailure) { response = try answer(outcome, what: what) } catch { return error }
-        guard response.status == 201 else { return writeFailure(response, what) }
+        guard response.status == 201 else { return writeFailure(response, what, bodySent: outcome.bytes > 0) }
         let etag = Self.normalizedETag(response.headers["Etag"])
         guard let md5 = outcome.md5, etag == md5 else {
             return FileFailure(.failVerify, "Swift's ETag for segment \(name) is \(etag ?? "(none)"), the MD5 of the bytes sent is \(outcome.md5 ?? "?"); the copy was not published")
@@ -391,7 +390,7 @@ final class SwiftUpload: TargetUpload {
         if response.status == 422 {
             throw FileFailure(.failVerify, "Swift refused to copy \(object) into place (422 Unprocessable Entity): the copy's MD5 differs from \(md5); an earlier copy is untouched")
         }
-        guard response.status == 201 else { throw writeFailure(response, "PUT \(object) (copy from \(layout.segmentContainer)/\(name))") }
+        guard response.status == 201 else { throw writeFailure(response, "PUT \(location) (copy from \(layout.segmentContainer)/\(name))") }
         published = true
         let etag = Self.normalizedETag(response.headers["Etag"])
         guard etag == md5 else {
@@ -413,7 +412,7 @@ final class SwiftUpload: TargetUpload {
         if response.status == 400, response.bodyText.contains("Mismatch") {
             throw FileFailure(.failVerify, "Swift refused the manifest of \(object): its segments differ from what was sent (\(SwiftResponseText.summary(response.body))); an earlier copy is untouched")
         }
-        guard response.status == 201 else { throw writeFailure(response, "PUT \(object)?multipart-manifest=put") }
+        guard response.status == 201 else { throw writeFailure(response, "PUT \(location)?multipart-manifest=put") }
         published = true
         let stored = Self.normalizedETag(response.headers["Etag"])
         guard stored == etag else {
@@ -507,7 +506,7 @@ final class SwiftUpload: TargetUpload {
             return noted(FileFailure(.failWrite, e.message, connectionLost: e.connectionLost))
         case .success(let r):
             if r.status == 422 { return FileFailure(.failVerify, connection.explain(r, what)) }
-            return writeFailure(r, what)
+            return writeFailure(r, what, bodySent: outcome.bytes > 0)
         }
     }
 
@@ -519,9 +518,16 @@ final class SwiftUpload: TargetUpload {
         }
     }
 
-    private func writeFailure(_ r: HTTPResponse, _ what: String) -> FileFailure {
-        // A server error after the body was taken: sending the file again may work.
-        noted(FileFailure(.failWrite, connection.explain(r, what), connectionLost: SwiftConnection.isRetryable(r.status)))
+    /// A request Swift refused. A server error after a streamed body was taken could not be
+    /// retried in place: the file is sent again (`connectionLost`); one the request itself
+    /// already retried through the delays is final.
+    private func writeFailure(_ r: HTTPResponse, _ what: String, bodySent: Bool = false) -> FileFailure {
+        noted(FileFailure(.failWrite, connection.explain(r, what), connectionLost: bodySent && SwiftConnection.isRetryable(r.status)))
+    }
+
+    /// The URL of an encoded path, without secrets.
+    private func url(_ path: String) -> String {
+        HTTPRequest.redacted((target.access.auth.storageURL ?? "") + path)
     }
 
     private func noted(_ f: FileFailure) -> FileFailure {
