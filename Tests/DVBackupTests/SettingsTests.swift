@@ -280,11 +280,13 @@ func lineNumber(of needle: String, in text: String) -> Int? {
                     mentioning: ["tape"])
     }
 
+    /// The original file's Swift keys are read; SwiftContainer is new and required.
     @Test(arguments: ["swift", "Swift"])
-    func swiftIsNotAvailableYet(type: String) {
-        let text = minimalConfig(backup: "StorageType: \(type)\nBackupDirectory = /b")
-        expectError(text, line: lineNumber(of: "StorageType", in: text), section: "Backup", key: "StorageType",
-                    mentioning: ["not available"])
+    func originalConfigWithSwiftNeedsAContainer(type: String) {
+        let text = originalConfigINI.replacingOccurrences(of: "StorageType: local", with: "StorageType: \(type)")
+        let e = configError(text)
+        #expect(e?.key == "SwiftContainer")
+        #expect(e?.message.contains("the key is missing") == true)
     }
 
     @Test func originalConfigWithSshLoadsWithItsKeysAndDefaults() throws {
