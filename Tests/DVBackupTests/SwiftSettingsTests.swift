@@ -251,3 +251,27 @@ import Testing
         #expect(out.contains("BackupDirectory = (not used by StorageType swift)"))
     }
 }
+
+/// The Swift example of config.ini.sample, uncommented, is a valid configuration.
+@Suite struct SwiftSampleConfigTests {
+    @Test func theCommentedSwiftExampleLoads() throws {
+        let text = try String(contentsOfFile: SampleConfigTests.repoRoot + "/config.ini.sample", encoding: .utf8)
+        var lines: [String] = []
+        for line in text.split(separator: "\n", omittingEmptySubsequences: false) {
+            if line.hasPrefix("StorageType:") { continue }
+            if line.hasPrefix(";StorageType: swift") || line.hasPrefix(";Swift") {
+                lines.append(String(line.dropFirst()))
+            } else {
+                lines.append(String(line))
+            }
+        }
+        let s = try Settings(ini: INIFile(parsing: lines.joined(separator: "\n"), path: "config.ini.sample"), environment: [:])
+        #expect(s.warnings.isEmpty, "\(s.warnings)")
+        let w = try #require(s.backup.swift)
+        #expect(w.authVersion == .v1)
+        #expect(w.container == "dataverse-backup")
+        #expect(w.segmentSize == 1 << 30)
+        #expect(w.tenant == "zzz")
+        #expect(w.retryDelays == [1, 2, 4, 8])
+    }
+}
