@@ -101,4 +101,49 @@ struct SwiftTests {
         #expect(Set(stored) == Set(segments + (try probe.manifestSegments(container, bigMD5.relativePath))),
                 "the segments container holds the manifests' segments and nothing else")
     }
+
+    @Test func namesWithSpacesQueryAndFragmentCharactersAndUnicode() throws {
+        let authURL = try TestSwift.requireServer()
+        let s = try Sandbox(seed: 203)
+        let probe = try SwiftProbe(authURL: authURL)
+        let container = s.swiftContainer
+        defer { probe.destroy(container) }
+        let ds = try s.addDataset(authority: "10.5072", identifier: "FK2/it's a ?#% ü dir")
+        let files = [
+            try s.addFile(dataset: ds, size: 3000, checksumType: .md5, storageIdentifier: "file://name with spaces?and#hash%20"),
+            try s.addFile(dataset: ds, size: 2 << 20, checksumType: .sha256, storageIdentifier: "file://données+plus;semi=é 日本"),
+        ]
+        let r = try s.dvbackup("run", config: try s.writeSwiftConfig(authURL: authURL, container: container,
+                                                                     extra: ["SwiftSegmentSize = 1MiB"]))
+        #expect(r.code == 0, "\(r.stdout)\n\(r.stderr)")
+        for f in files {
+            #expect(try probe.get(container, f.relativePath) == f.bytes, "\(f.relativePath)")
+        }
+        // The listing holds the names exactly as the catalog has them.
+        #expect(try probe.list(container).sorted() == files.map(\.relativePath).sorted())
+        #expect(try probe.manifestSegments(container, files[1].relativePath).count == 2)
+        let rows = try s.statusRows()
+        #expect(rows[files[0].id]?.location == probe.url(container, files[0].relativePath))
+    }
+
+    @Test func filesOfUnknownSizeAreHeldInMemoryOrBecomeLargeObjects() throws {
+        let authURL = try TestSwift.requireServer()
+        let s = try Sandbox(seed: 204)
+        let probe = try SwiftProbe(authURL: authURL)
+        let container = s.swiftContainer
+        defer { probe.destroy(container) }
+        let ds = try s.addDataset(authority: "10.5072", identifier: "FK2/UNKNOWN")
+        // Tabular files of old Dataverse versions have no original size in the catalog.
+        let small = try s.addFile(dataset: ds, size: 50_000, checksumType: .md5, tabular: true)
+        let large = try s.addFile(dataset: ds, size: 5 << 20, checksumType: .md5, tabular: true)
+        try s.catalog.query("UPDATE datatable SET originalfilesize = NULL")
+        let r = try s.dvbackup("run", config: try s.writeSwiftConfig(authURL: authURL, container: container,
+                                                                     extra: ["SwiftSegmentSize = 2MiB"]))
+        #expect(r.code == 0, "\(r.stdout)\n\(r.stderr)")
+        #expect(try probe.get(container, small.relativePath) == small.bytes)
+        #expect(try probe.head(container, small.relativePath).headers["X-Static-Large-Object"] == nil)
+        #expect(try probe.get(container, large.relativePath) == large.bytes)
+        #expect(try probe.manifestSegments(container, large.relativePath).count == 3)
+        for f in [small, large] { #expect(try s.statusRows()[f.id]?.status == "OK") }
+    }
 }
