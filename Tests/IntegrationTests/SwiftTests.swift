@@ -146,4 +146,29 @@ struct SwiftTests {
         #expect(try probe.manifestSegments(container, large.relativePath).count == 3)
         for f in [small, large] { #expect(try s.statusRows()[f.id]?.status == "OK") }
     }
+
+    @Test func aSourceThatDiffersFromTheCatalogIsNeverStored() throws {
+        let authURL = try TestSwift.requireServer()
+        let s = try Sandbox(seed: 205)
+        let probe = try SwiftProbe(authURL: authURL)
+        let container = s.swiftContainer
+        defer { probe.destroy(container) }
+        let ds = try s.addDataset(authority: "10.5072", identifier: "FK2/DAMAGED")
+        let wrongMD5 = String(repeating: "0", count: 32)
+        let files = [
+            try s.addFile(dataset: ds, size: 300_000, checksumType: .md5, checksum: wrongMD5),
+            try s.addFile(dataset: ds, size: 3 << 20, checksumType: .md5, checksum: wrongMD5),
+            try s.addFile(dataset: ds, size: 3 << 20, checksumType: .sha1, checksum: String(repeating: "1", count: 40)),
+            try s.addFile(dataset: ds, size: 6 << 20, checksumType: .sha256, checksum: String(repeating: "2", count: 64)),
+        ]
+        let r = try s.dvbackup("run", config: try s.writeSwiftConfig(authURL: authURL, container: container,
+                                                                     extra: ["SwiftSegmentSize = 1MiB"]))
+        #expect(r.code == 1, "\(r.stdout)\n\(r.stderr)")
+        let rows = try s.statusRows()
+        for f in files {
+            #expect(rows[f.id]?.status == "FAIL_SOURCE_CHECKSUM", "datafile \(f.id): \(rows[f.id]?.lastError ?? "")")
+        }
+        #expect(try probe.list(container).isEmpty, "nothing under a final name")
+        #expect(try probe.list(container + "_segments").isEmpty, "no segment left")
+    }
 }
