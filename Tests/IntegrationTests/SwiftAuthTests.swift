@@ -51,7 +51,7 @@ extension SwiftTests {
                                                                       extra: ["SwiftEndPoint = \(other)"]))
         #expect(r403.code == 3, "\(r403.stderr)")
         #expect(r403.stderr.contains("cannot use the Swift account at \(other): HEAD \(other): 403 Forbidden"), "\(r403.stderr)")
-        #expect(!r403.stderr.contains(probe.token.dropFirst(8)), "no token in the message")
+        #expect(!r403.stderr.contains("_tk"), "no token in the message")
         // A storage URL with a wrong path: nothing is there.
         let wrong = probe.storageURL + "/not-an-account"
         let r404 = try s.dvbackup("run", config: try s.writeSwiftConfig(authURL: authURL, container: s.swiftContainer,
