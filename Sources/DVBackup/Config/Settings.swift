@@ -91,6 +91,8 @@ public struct Settings: Sendable {
     public var fileSystemDirectory: String?
     public var backup: BackupSettings
     public var stores: StoreRegistry
+    /// The S3 stores of `stores`, with their credentials, by lowercased store id.
+    public var s3Stores: [String: S3StoreSettings] = [:]
     public var notificationEmails: [String]
     /// Things worth telling that are not errors (duplicate keys, unknown keys).
     public var warnings: [String]
@@ -125,7 +127,7 @@ public struct Settings: Sendable {
         return text
     }
 
-    public init(ini: INIFile) throws(ConfigError) {
+    public init(ini: INIFile, environment: [String: String] = ProcessInfo.processInfo.environment) throws(ConfigError) {
         let reader = SectionReader(ini: ini)
         path = ini.path
         var warnings = ini.warnings
@@ -247,6 +249,10 @@ public struct Settings: Sendable {
 
         // [Stores]
         stores = try StoreRegistry(section: ini.section("Stores"), fileSystemDirectory: fileSystemDirectory, path: path)
+        for store in stores.sortedStores where store.type == "s3" {
+            s3Stores[store.id.lowercased()] = try S3Configuration.resolve(
+                store, path: path, environment: environment, home: environment["HOME"] ?? Settings.homeDirectory)
+        }
 
         // [Notifications]
         if let n = ini.section("Notifications") {

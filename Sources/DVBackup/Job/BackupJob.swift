@@ -67,7 +67,7 @@ public final class BackupJob {
                                   overlapSeconds: settings.backup.incrementalOverlapSeconds)
             describeWindow(planner)
             var bytes: Int64 = 0
-            let stores = SourceStores(registry: settings.stores)
+            let stores = SourceStores(registry: settings.stores, s3: settings.s3Stores, logger: logger)
             let totals = try planner.plan { file, previous in
                 let size = file.expectedSourceSize ?? file.fileSize
                 bytes += size ?? 0
@@ -169,7 +169,7 @@ public final class BackupJob {
         // Workers copy; the recorder writes statuses; this thread plans.
         let jobs = BlockingQueue<CatalogFile>(capacity: settings.backup.workers * 4)
         let results = BlockingQueue<FileOutcome>(capacity: 256)
-        let transfer = Transfer(stores: SourceStores(registry: settings.stores))
+        let transfer = Transfer(stores: SourceStores(registry: settings.stores, s3: settings.s3Stores, logger: logger))
         let logger = self.logger
         var workers: [WorkerThread] = []
         for n in 1...settings.backup.workers {
