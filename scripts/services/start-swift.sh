@@ -49,6 +49,7 @@
 #   SWIFT_SHORT_TOKEN_AUTH_URL SWIFT_SHORT_TOKEN_STORAGE_URL SWIFT_SHORT_TOKEN_LIFE
 #   SWIFT_S3_ENDPOINT SWIFT_S3_REGION SWIFT_S3_ACCESS_KEY SWIFT_S3_SECRET_KEY
 #   SWIFT_MEMCACHED SWIFT_DIR SWIFT_STARTUP_SECONDS
+# The same lines are kept in $SWIFT_DIR/ready (start-keystone.sh waits for that file).
 # Stop with stop-swift.sh (same SWIFT_DIR). Measured: ~5-8 s on 2 busy cores.
 set -euo pipefail
 set +m   # no job control: `setsid cmd &` then execs cmd directly, so $! is the server's pid
@@ -116,6 +117,7 @@ on_exit() {
       [ -s "$f" ] && { echo "--- $f" >&2; tail -n 15 "$f" >&2; }
     done
     svc_stop_recorded "$PIDS" 3 >/dev/null || true
+    [ -d "$SWIFT_DIR" ] && touch "$SWIFT_DIR/failed"
   fi
 }
 trap on_exit EXIT
@@ -306,8 +308,8 @@ case "$expires" in ''|*[!0-9]*) svc_die "the short-token proxy sent no X-Auth-To
 [ "$expires" -le "$SWIFT_SHORT_TOKEN_LIFE" ] || svc_die "the short-token proxy's token lives $expires s, not <= $SWIFT_SHORT_TOKEN_LIFE"
 rm -rf "$tmp"
 
-started_ok=1
 t1=$(svc_now)
+{
 echo "SWIFT_PIDS=$(awk '{ printf "%s%s", (NR > 1 ? " " : ""), $2 }' "$PIDS")"
 echo "SWIFT_AUTH_URL=http://127.0.0.1:$SWIFT_PORT/auth/v1.0"
 echo "SWIFT_USER=test:tester"
@@ -323,3 +325,8 @@ echo "SWIFT_S3_SECRET_KEY=testing"
 echo "SWIFT_MEMCACHED=127.0.0.1:$SWIFT_MEMCACHED_PORT"
 echo "SWIFT_DIR=$SWIFT_DIR"
 echo "SWIFT_STARTUP_SECONDS=$(svc_seconds "$t0" "$t1")"
+} > "$SWIFT_DIR/ready.tmp"
+# $SWIFT_DIR/ready (these lines) tells start-keystone.sh that the rings and memcached are up
+mv "$SWIFT_DIR/ready.tmp" "$SWIFT_DIR/ready"
+started_ok=1
+cat "$SWIFT_DIR/ready"
