@@ -152,24 +152,26 @@ ts_preflight() {
   return $bad
 }
 
-# ts_start_cmd SERVER: run that server's start script (stdout: its KEY=value lines)
-ts_start_cmd() {
+# ts_exec_start SERVER: exec that server's start script (stdout: its KEY=value lines). Call it
+# only in a subshell (ts_launch runs it with `&`): the exec makes the background job's pid
+# the start script's own, so that ts_stop's SIGTERM reaches it.
+ts_exec_start() {
   case $1 in
     postgres) PG_PORT=$TS_PGPORT PG_DIR=$TS_PGDIR PG_USER=dvbackup PG_PASSWORD=dvbackup-pw \
-                PG_DATABASES="dvndb backupdb" bash "$TS_SVC/start-postgres.sh" ;;
+                PG_DATABASES="dvndb backupdb" exec bash "$TS_SVC/start-postgres.sh" ;;
     # As OpenSSH ships: no SHA-1 RSA signatures, so the tests see what real servers do.
-    sshd)     SSHD_PORT=$TS_SSHPORT SSHD_DIR=$TS_SSHDIR SSHD_ACCEPT_SSH_RSA=0 bash "$TS_SVC/start-sshd.sh" ;;
+    sshd)     SSHD_PORT=$TS_SSHPORT SSHD_DIR=$TS_SSHDIR SSHD_ACCEPT_SSH_RSA=0 exec bash "$TS_SVC/start-sshd.sh" ;;
     swift)    SWIFT_DIR=$TS_SWIFT_DIR SWIFT_PORT=$TS_SWIFT_PORT SWIFT_SHORT_PORT=$TS_SWIFT_SHORT_PORT \
                 SWIFT_BASE_PORT=$TS_SWIFT_BASE_PORT SWIFT_MEMCACHED_PORT=$TS_MEMCACHED_PORT \
-                bash "$TS_SVC/start-swift.sh" ;;
+                exec bash "$TS_SVC/start-swift.sh" ;;
     keystone) KEYSTONE_DIR=$TS_KEYSTONE_DIR KEYSTONE_PORT=$TS_KEYSTONE_PORT \
                 KEYSTONE_SWIFT_PORT=$TS_KEYSTONE_SWIFT_PORT SWIFT_DIR=$TS_SWIFT_DIR \
-                bash "$TS_SVC/start-keystone.sh" ;;
-    s3)       S3_DIR=$TS_S3_DIR S3_PORT=$TS_S3_PORT MOTO_VENV=$TS_MOTO_VENV bash "$TS_SVC/start-s3.sh" ;;
+                exec bash "$TS_SVC/start-keystone.sh" ;;
+    s3)       S3_DIR=$TS_S3_DIR S3_PORT=$TS_S3_PORT MOTO_VENV=$TS_MOTO_VENV exec bash "$TS_SVC/start-s3.sh" ;;
     smtp)     SMTP_DIR=$TS_SMTP_DIR SMTP_PLAIN_PORT=$TS_SMTP_PLAIN_PORT SMTP_STARTTLS_PORT=$TS_SMTP_STARTTLS_PORT \
                 SMTP_SMTPS_PORT=$TS_SMTP_SMTPS_PORT SMTP_AUTH_PORT=$TS_SMTP_AUTH_PORT \
                 SMTP_REFUSE_PORT=$TS_SMTP_REFUSE_PORT SMTP_DOWN_PORT=$TS_SMTP_DOWN_PORT \
-                bash "$TS_SVC/start-smtp.sh" ;;
+                exec bash "$TS_SVC/start-smtp.sh" ;;
   esac
 }
 
@@ -180,7 +182,7 @@ ts_launch() {
   mkdir -p "$TS_STATE"
   printf '%s\n' $TS_SERVERS > "$TS_STATE/servers"
   for s in $TS_SERVERS; do
-    ts_start_cmd "$s" </dev/null >"$TS_STATE/$s.out" 2>"$TS_STATE/$s.err" &
+    ts_exec_start "$s" </dev/null >"$TS_STATE/$s.out" 2>"$TS_STATE/$s.err" &
     TS_BG[$s]=$!
   done
 }

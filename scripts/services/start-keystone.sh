@@ -97,8 +97,13 @@ on_exit() {
       [ -s "$f" ] && { echo "--- $f" >&2; tail -n 15 "$f" >&2; }
     done
     svc_stop_recorded "$PIDS" 3 >/dev/null || true
+    # keystone-manage runs of ours still going (our own children: $! of km_bg)
+    for p in $manage_pids; do
+      [ "$(awk '{ sub(/.*\) /, ""); print $2 }' "/proc/$p/stat" 2>/dev/null)" = "$$" ] && kill -TERM "$p" 2>/dev/null
+    done
   fi
 }
+manage_pids=""
 trap on_exit EXIT
 # A TERM/INT (e.g. test.sh giving up) runs the EXIT trap too, which stops what was started.
 trap 'exit 143' TERM
@@ -120,22 +125,29 @@ key_repository = $KEYSTONE_DIR/fernet-receipts
 [credential]
 key_repository = $KEYSTONE_DIR/credential-keys
 EOF
-km() {  # keystone-manage prints a harmless eventlet AttributeError traceback when it exits
-  (cd "$KEYSTONE_DIR" && /usr/bin/keystone-manage --config-file "$CONF" "$@") >>"$KEYSTONE_DIR/manage.log" 2>&1 \
-    || { tail -n 20 "$KEYSTONE_DIR/manage.log" >&2; svc_die "keystone-manage $1 failed"; }
+# keystone-manage prints a harmless eventlet AttributeError traceback when it exits.
+# km_bg ARGS...: run it in the background ($! is keystone-manage itself); km_wait PID WHAT
+km_bg() { /usr/bin/keystone-manage --config-file "$CONF" "$@" >>"$KEYSTONE_DIR/manage.log" 2>&1 & }
+km_wait() {
+  wait "$1" || { tail -n 20 "$KEYSTONE_DIR/manage.log" >&2; svc_die "keystone-manage $2 failed"; }
 }
 u=$(id -un); g=$(id -gn)
-km db_sync & p1=$!
-km fernet_setup --keystone-user "$u" --keystone-group "$g" & p2=$!
-km credential_setup --keystone-user "$u" --keystone-group "$g" & p3=$!
-wait $p1 || exit 1
-wait $p2 || exit 1
-wait $p3 || exit 1
+km_bg db_sync; p1=$!
+km_bg fernet_setup --keystone-user "$u" --keystone-group "$g"; p2=$!
+km_bg credential_setup --keystone-user "$u" --keystone-group "$g"; p3=$!
+manage_pids="$p1 $p2 $p3"
+km_wait $p1 db_sync
+km_wait $p2 fernet_setup
+km_wait $p3 credential_setup
+manage_pids=""
 # WAL: readers do not block the writer (fewer "database is locked" answers)
 /usr/bin/python3 -c 'import sqlite3, sys; sqlite3.connect(sys.argv[1]).execute("pragma journal_mode=wal")' \
   "$KEYSTONE_DIR/keystone.db"
-km bootstrap --bootstrap-password "$ADMIN_PW" --bootstrap-region-id "$KEYSTONE_REGION" \
+km_bg bootstrap --bootstrap-password "$ADMIN_PW" --bootstrap-region-id "$KEYSTONE_REGION" \
   --bootstrap-admin-url "$KS/v3" --bootstrap-internal-url "$KS/v3" --bootstrap-public-url "$KS/v3"
+manage_pids=$!
+km_wait $! bootstrap
+manage_pids=""
 
 # keystone-wsgi-public passes what follows "--" to Keystone's config parser.
 OS_KEYSTONE_CONFIG_FILES=$CONF setsid /usr/bin/keystone-wsgi-public --host 127.0.0.1 --port "$KEYSTONE_PORT" \

@@ -121,6 +121,8 @@ on_exit() {
   fi
 }
 trap on_exit EXIT
+trap 'exit 143' TERM
+trap 'exit 130' INT
 
 # xattr probe: Swift keeps object metadata in user.* xattrs of the data files.
 probe=$SWIFT_DIR/srv/node/d1/.xattr-probe
