@@ -91,7 +91,8 @@ public struct Settings: Sendable {
     public var fileSystemDirectory: String?
     public var backup: BackupSettings
     public var stores: StoreRegistry
-    public var notificationEmails: [String]
+    /// `[Notifications]`: the morning report's recipients and mail server.
+    public var notifications: NotificationSettings
     /// Things worth telling that are not errors (duplicate keys, unknown keys).
     public var warnings: [String]
 
@@ -249,12 +250,9 @@ public struct Settings: Sendable {
         stores = try StoreRegistry(section: ini.section("Stores"), fileSystemDirectory: fileSystemDirectory, path: path)
 
         // [Notifications]
+        notifications = try NotificationSettings(section: ini.section("Notifications"), path: path)
         if let n = ini.section("Notifications") {
-            notificationEmails = (n.entry("Email")?.value ?? "").split(separator: ",")
-                .map { $0.trimmingWhitespace() }.filter { !$0.isEmpty }
-            warnings += reader.unknownKeys(n, known: ["Email"])
-        } else {
-            notificationEmails = []
+            warnings += reader.unknownKeys(n, known: NotificationSettings.keys)
         }
         let knownSections = ["Database", "Repository", "Backup", "Stores", "Notifications"].map { $0.lowercased() }
         for section in ini.sections where !knownSections.contains(section.name.lowercased()) {
