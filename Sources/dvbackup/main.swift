@@ -97,44 +97,6 @@ extension DVBackupCommand {
         }
     }
 
-    struct Status: ParsableCommand {
-        static let configuration = CommandConfiguration(
-            abstract: "Show what the backup database says: totals by status, the last runs, the failed files.")
-
-        @OptionGroup var options: CommonOptions
-
-        @Flag(name: .long, help: "Print one JSON object (keys: counts, total, runs, failures, failuresNotListed).")
-        var json = false
-
-        @Option(name: .long, help: "How many failed files to list.")
-        var limit: Int = 100
-
-        func run() throws {
-            let (settings, logger) = try options.loadSettings()
-            let out = OutputWriter()
-            do {
-                let db = try settings.database.connectBackup()
-                guard try Migrations.hasOriginalTable(db) else {
-                    logger.error("\(settings.database.backupLabel) has no datafilestatus table yet: run dvbackup init-db (or a first run)")
-                    throw ExitCode(ExitStatus.cannotStart.rawValue)
-                }
-                let pending = Migrations.all.count - (try Migrations.applied(db)).count
-                if pending > 0 {
-                    logger.error("\(settings.database.backupLabel) needs \(pending) schema upgrade(s): run dvbackup init-db (or a run, which applies them)")
-                    throw ExitCode(ExitStatus.cannotStart.rawValue)
-                }
-                let report = try StatusReport.load(StatusStore(connection: db), failures: max(0, limit))
-                if json { out.line(try report.json()) } else { report.render(into: out) }
-                out.flush()
-            } catch let e as ExitCode {
-                throw e
-            } catch {
-                logger.error("\(error)")
-                throw ExitCode(ExitStatus.cannotStart.rawValue)
-            }
-        }
-    }
-
     struct InitDB: ParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "init-db",
