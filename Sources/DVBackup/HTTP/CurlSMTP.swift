@@ -202,7 +202,11 @@ final class SMTPTransfer {
 
     func sent(_ line: String) {
         let verb = line.prefix { $0 != " " }.uppercased()
-        command = Self.safeVerbs.contains(verb) ? line : "AUTH"
+        if verb == "MAIL" || verb == "RCPT", let close = line.firstIndex(of: ">") {
+            command = String(line[...close])  // without ESMTP parameters (SIZE=…)
+        } else {
+            command = Self.safeVerbs.contains(verb) ? line : "AUTH"
+        }
         replyLines = []
     }
 
