@@ -126,6 +126,7 @@ struct MailTests {
         #expect(result.code == 1)
         #expect(result.stderr.contains("report mailed to \(to[0])"), "\(result.stderr)")
         let mail = try TestSMTP.message(to: to[0])
+        #expect(mail.envelope.tls, "implicit TLS")
         mail.expectWellFormed(from: Self.from, to: to)
         #expect(mail.headers["subject"] == "[dvbackup] dataverse.example.edu incremental: 2 failed, 1 OK")
     }

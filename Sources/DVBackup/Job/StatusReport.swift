@@ -4,7 +4,7 @@ import Foundation
 /// a list of files (the failed ones; or those of some statuses, of one dataset, attempted
 /// since a date). The lists are streamed from the database, never held whole.
 public struct StatusReport: Sendable {
-    public struct Run: Sendable, Codable, Equatable {
+    public struct Run: Sendable, Encodable, Equatable {
         public var id: Int64
         public var mode: String
         public var state: String
@@ -24,6 +24,33 @@ public struct StatusReport: Sendable {
 
         public var failed: Int64 { BackupStatus.failures.reduce(Int64(0)) { $0 + (counts[$1.rawValue] ?? 0) } }
         public var ok: Int64 { (counts["OK"] ?? 0) + (counts["OK_NO_CHECKSUM"] ?? 0) }
+
+        enum CodingKeys: String, CodingKey {
+            case id, mode, state, started, finished, durationSeconds, host, planned, skipped, deferred, counts, bytes
+            case error, exitCode, mailStatus, mailError, verdict
+        }
+
+        /// Every field, and the verdict.
+        public func encode(to encoder: any Encoder) throws {
+            var c = encoder.container(keyedBy: CodingKeys.self)
+            try c.encode(id, forKey: .id)
+            try c.encode(mode, forKey: .mode)
+            try c.encode(state, forKey: .state)
+            try c.encode(started, forKey: .started)
+            try c.encodeIfPresent(finished, forKey: .finished)
+            try c.encodeIfPresent(durationSeconds, forKey: .durationSeconds)
+            try c.encodeIfPresent(host, forKey: .host)
+            try c.encode(planned, forKey: .planned)
+            try c.encode(skipped, forKey: .skipped)
+            try c.encode(deferred, forKey: .deferred)
+            try c.encode(counts, forKey: .counts)
+            try c.encode(bytes, forKey: .bytes)
+            try c.encodeIfPresent(error, forKey: .error)
+            try c.encodeIfPresent(exitCode, forKey: .exitCode)
+            try c.encodeIfPresent(mailStatus, forKey: .mailStatus)
+            try c.encodeIfPresent(mailError, forKey: .mailError)
+            try c.encode(verdict, forKey: .verdict)
+        }
 
         /// `all OK`, `3 failed`, `could not start: …`, `interrupted`, `failed: …`.
         public var verdict: String {
