@@ -156,19 +156,16 @@ public enum MIMEEncoding {
 
     /// `Fri, 21 Nov 2025 22:35:29 +0100`, in local time, independent of the locale.
     public static func rfc5322Date(_ date: Date, timeZone: TimeZone = .current) -> String {
-        var t = time_t(date.timeIntervalSince1970.rounded(.down))
-        var tmv = tm()
-        let offset = timeZone.secondsFromGMT(for: date)
-        t += time_t(offset)
-        gmtime_r(&t, &tmv)
+        let f = CalendarFields(date, timeZone: timeZone)
+        let offset = f.offsetSeconds
         let days = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"]
         let months = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
         let sign = offset < 0 ? "-" : "+"
         let a = abs(offset)
         func two(_ n: Int) -> String { n < 10 ? "0\(n)" : String(n) }
         let zone = sign + two(a / 3600) + two((a % 3600) / 60)
-        return "\(days[Int(tmv.tm_wday)]), \(two(Int(tmv.tm_mday))) \(months[Int(tmv.tm_mon)]) \(Int(tmv.tm_year) + 1900) "
-            + "\(two(Int(tmv.tm_hour))):\(two(Int(tmv.tm_min))):\(two(Int(tmv.tm_sec))) \(zone)"
+        return "\(days[f.weekday - 1]), \(two(f.day)) \(months[f.month - 1]) \(f.year) "
+            + "\(two(f.hour)):\(two(f.minute)):\(two(f.second)) \(zone)"
     }
 
     /// A token for Message-IDs and boundaries: `count` random hex digits.
@@ -181,5 +178,28 @@ public enum MIMEEncoding {
     static func messageIDDomain(_ host: String) -> String {
         let allowed = host.filter { $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "." || $0 == "-") }
         return allowed.isEmpty ? "localhost" : allowed
+    }
+}
+
+/// A date's calendar fields in a time zone (Gregorian, locale-free), from Foundation.
+struct CalendarFields {
+    let year, month, day, hour, minute, second: Int
+    /// 1 = Sunday.
+    let weekday: Int
+    let offsetSeconds: Int
+
+    init(_ date: Date, timeZone: TimeZone) {
+        var calendar = Calendar(identifier: .gregorian)
+        calendar.timeZone = timeZone
+        let whole = Date(timeIntervalSince1970: date.timeIntervalSince1970.rounded(.down))
+        let c = calendar.dateComponents([.year, .month, .day, .hour, .minute, .second, .weekday], from: whole)
+        year = c.year ?? 1970
+        month = c.month ?? 1
+        day = c.day ?? 1
+        hour = c.hour ?? 0
+        minute = c.minute ?? 0
+        second = c.second ?? 0
+        weekday = c.weekday ?? 1
+        offsetSeconds = timeZone.secondsFromGMT(for: whole)
     }
 }

@@ -230,11 +230,9 @@ public struct ReportComposer {
 
     /// `2025-11-21 02:41:17 +0100`
     static func localTime(_ date: Date) -> String {
-        var t = time_t(date.timeIntervalSince1970.rounded(.down))
-        var tmv = tm()
-        localtime_r(&t, &tmv)
-        var buf = [CChar](repeating: 0, count: 64)
-        strftime(&buf, buf.count, "%Y-%m-%d %H:%M:%S %z", &tmv)
-        return cString(buf)
+        let f = CalendarFields(date, timeZone: .current)
+        let a = abs(f.offsetSeconds)
+        return String(format: "%04d-%02d-%02d %02d:%02d:%02d ", f.year, f.month, f.day, f.hour, f.minute, f.second)
+            + (f.offsetSeconds < 0 ? "-" : "+") + String(format: "%02d%02d", a / 3600, (a % 3600) / 60)
     }
 }

@@ -13,12 +13,9 @@ public struct SinceDate: Sendable, Equatable {
         let t = input.trimmingWhitespace()
         if let seconds = DurationParser.seconds(t), t.contains(where: { $0.isLetter }) {
             let then = now.addingTimeInterval(-Double(seconds))
-            var time = time_t(then.timeIntervalSince1970.rounded(.down))
-            var tmv = tm()
-            gmtime_r(&time, &tmv)
+            let f = CalendarFields(then, timeZone: TimeZone(secondsFromGMT: 0)!)
             return SinceDate(text: t, timestamp: String(format: "%04d-%02d-%02d %02d:%02d:%02d+00",
-                                                        Int(tmv.tm_year) + 1900, Int(tmv.tm_mon) + 1, Int(tmv.tm_mday),
-                                                        Int(tmv.tm_hour), Int(tmv.tm_min), Int(tmv.tm_sec)))
+                                                        f.year, f.month, f.day, f.hour, f.minute, f.second))
         }
         // YYYY-MM-DD[( |T)HH:MM[:SS[.ffffff]]][Z|±HH[:MM]]
         let pattern = #"^(\d{4})-(\d{2})-(\d{2})(?:[ T](\d{2}):(\d{2})(?::(\d{2})(?:\.\d{1,6})?)?(Z|[+-]\d{2}(?::?\d{2})?)?)?$"#
