@@ -52,9 +52,6 @@ public struct MorningReport {
     /// Reports the run `job` made: composes, stores, mails.
     public func deliver(job: BackupJob, exit: ExitStatus) {
         let settings = job.settings
-        if !notifications.verifyCertificates {
-            logger.warning("[Notifications] SmtpTLSVerify = \(NotificationSettings.insecureValue): the mail server's certificate is not verified")
-        }
         let composer = ReportComposer(settings)
         let db = try? settings.database.connectBackup()
         let store = db.map(ReportStore.init(connection:))
@@ -112,6 +109,9 @@ public struct MorningReport {
         if automatic, n.mailOn == .failure, report.exitStatus == .success {
             logger.debug("no report mailed: MailOn = failure and the run succeeded")
             return .notSent(reason: "MailOn = failure and the run succeeded")
+        }
+        if !n.verifyCertificates {
+            logger.warning("[Notifications] SmtpTLSVerify = \(NotificationSettings.insecureValue): the mail server's certificate is not verified")
         }
         let message = report.message(from: n.from, to: n.recipients).rendered()
         do {
