@@ -50,8 +50,7 @@ public struct EffectiveSettings {
                 out.line("    \(k) = \(Self.isSecret(k) ? "***" : v)")
             }
         }
-        out.line("[Notifications]")
-        out.line("  Email = \(s.notificationEmails.isEmpty ? "(none)" : s.notificationEmails.joined(separator: ", "))")
+        s.notifications.render(into: out)
         out.line("configuration OK")
     }
 

@@ -93,7 +93,8 @@ public struct Settings: Sendable {
     public var stores: StoreRegistry
     /// The S3 stores of `stores`, with their credentials, by lowercased store id.
     public var s3Stores: [String: S3StoreSettings] = [:]
-    public var notificationEmails: [String]
+    /// `[Notifications]`: the morning report's recipients and mail server.
+    public var notifications: NotificationSettings
     /// Things worth telling that are not errors (duplicate keys, unknown keys).
     public var warnings: [String]
 
@@ -255,12 +256,9 @@ public struct Settings: Sendable {
         }
 
         // [Notifications]
+        notifications = try NotificationSettings(section: ini.section("Notifications"), path: path, environment: environment)
         if let n = ini.section("Notifications") {
-            notificationEmails = (n.entry("Email")?.value ?? "").split(separator: ",")
-                .map { $0.trimmingWhitespace() }.filter { !$0.isEmpty }
-            warnings += reader.unknownKeys(n, known: ["Email"])
-        } else {
-            notificationEmails = []
+            warnings += reader.unknownKeys(n, known: NotificationSettings.keys)
         }
         let knownSections = ["Database", "Repository", "Backup", "Stores", "Notifications"].map { $0.lowercased() }
         for section in ini.sections where !knownSections.contains(section.name.lowercased()) {

@@ -12,6 +12,8 @@ public final class BackupJob {
     public let mode: RunMode
     public let logger: Logger
     let out: OutputWriter
+    /// How the last `run()` ended (for the morning report).
+    public internal(set) var outcome: RunOutcome = .notRun
 
     public init(settings: Settings, mode: RunMode, logger: Logger, output: OutputWriter) {
         self.settings = settings
@@ -122,10 +124,10 @@ public final class BackupJob {
             for name in applied { logger.info("backup database upgraded: applied \(name)") }
         } catch let e as StartFailure {
             logger.error("\(e.message)")
-            return .cannotStart
+            return couldNotStart(e.message)
         } catch {
             logger.error("cannot prepare the backup database: \(error)")
-            return .cannotStart
+            return couldNotStart("cannot prepare the backup database: \(error)")
         }
 
         let runId: Int64
@@ -137,7 +139,7 @@ public final class BackupJob {
             runId = try status.startRun(mode: mode.rawValue, method: target.method, target: target.displayName)
         } catch {
             logger.error("cannot record the run in the backup database: \(error)")
-            return .cannotStart
+            return couldNotStart("cannot record the run in the backup database: \(error)")
         }
         let catalogDB: PostgresConnection
         let recorderDB: PostgresConnection
@@ -148,9 +150,9 @@ public final class BackupJob {
         } catch let e as StartFailure {
             logger.error("\(e.message)")
             try? status.finishRun(runId, state: "failed", counts: RunCounts(), cursor: nil, error: e.message)
-            return .cannotStart
+            return couldNotStart(e.message, runId: runId)
         } catch {
-            return .cannotStart
+            return couldNotStart("\(error)", runId: runId)
         }
         let catalog = CatalogReader(connection: catalogDB)
         logger.info("run \(runId) (\(mode.rawValue)) started: backing up to \(target.displayName) with \(settings.backup.workers) workers")
@@ -163,7 +165,7 @@ public final class BackupJob {
         } catch {
             logger.error("cannot match the original script's rows to the catalog: \(error)")
             try? status.finishRun(runId, state: "failed", counts: RunCounts(), cursor: nil, error: "\(error)")
-            return .cannotStart
+            return couldNotStart("cannot match the original script's rows to the catalog: \(error)", runId: runId)
         }
 
         // Workers copy; the recorder writes statuses; this thread plans.
@@ -257,6 +259,7 @@ public final class BackupJob {
                                  target: target.displayName, error: error)
         summary.render(into: out) { body in try status.failures(ofRun: runId, body) }
         out.flush()
+        outcome = .finished(summary)
         if error != nil || interrupted { return .filesFailed }
         return counts.failed > 0 ? .filesFailed : .success
     }
