@@ -141,17 +141,23 @@ final class CuttingProxy {
     }
 
     static let source = """
-        import os, socket, struct, sys, threading
+        import ctypes, os, signal, socket, sys, threading
+        # The test process's blocked signals are inherited: let SIGTERM end this one.
+        signal.pthread_sigmask(signal.SIG_SETMASK, [])
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        ctypes.CDLL("libc.so.6").prctl(1, 15)  # PR_SET_PDEATHSIG: SIGTERM when the test process ends
         upstream, cut_after, mode, port_file = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3], sys.argv[4]
         srv = socket.socket(); srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         srv.bind(("127.0.0.1", 0)); srv.listen(16)
         tmp = port_file + ".tmp"; open(tmp, "w").write(str(srv.getsockname()[1])); os.rename(tmp, port_file)
         state = {"cut": 0}
         lock = threading.Lock()
-        def rst(s):
-            try:
-                s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0)); s.close()
+        def cut(s):
+            # shutdown, not just close: close does not wake the thread blocked in recv on it,
+            # and the connection would stay open.
+            try: s.shutdown(socket.SHUT_RDWR)
             except OSError: pass
+            s.close()
         def handle(c):
             u = socket.create_connection(("127.0.0.1", upstream))
             def up():
@@ -172,10 +178,10 @@ final class CuttingProxy {
                     if armed and sent + len(d) > cut_after:
                         c.sendall(d[:max(0, cut_after - sent)])
                         with lock: state["cut"] += 1
-                        rst(c); u.close(); return
+                        cut(c); cut(u); return
                     c.sendall(d); sent += len(d)
             except OSError: pass
-            c.close(); u.close()
+            cut(c); cut(u)
         while True:
             conn, _ = srv.accept()
             threading.Thread(target=handle, args=(conn,), daemon=True).start()
@@ -295,7 +301,7 @@ struct S3Tests {
         let sandbox = try Sandbox(seed: 45)
         let bucket = try server.makeBucket(sandbox)
         let ds = try sandbox.addDataset()
-        let f = try sandbox.addS3File(server, dataset: ds, bucket: bucket)
+        let f = try sandbox.addS3File(server, dataset: ds, bucket: bucket, store: "s3main")
         let home = sandbox.root + "/home"
         try FileManager.default.createDirectory(atPath: home + "/.aws", withIntermediateDirectories: true)
 
@@ -362,7 +368,8 @@ struct S3Tests {
 
         // Every connection cut: FAIL_READ after the retries, no copy, no temporary file.
         let g = try sandbox.addS3File(server, dataset: ds, bucket: bucket, size: 3 << 20)
-        let always = try CuttingProxy(upstreamPort: upstream, cutAfter: 1 << 20, once: false, directory: sandbox.root)
+        // 64 KiB per connection: five attempts cannot finish 3 MiB.
+        let always = try CuttingProxy(upstreamPort: upstream, cutAfter: 64 << 10, once: false, directory: sandbox.root)
         let cut = try sandbox.writeConfig(stores: sandbox.s3StoreLines(server, bucket: bucket,
                                                                       endpoint: "http://127.0.0.1:\(always.port)"),
                                           name: "always.ini")
@@ -425,6 +432,6 @@ struct S3Tests {
         let copy = sandbox.backupDir + "/" + f.relativePath
         let attributes = try FileManager.default.attributesOfItem(atPath: copy)
         #expect((attributes[.size] as? NSNumber)?.intValue == size)
-        #expect(try sandbox.statusRows()[f.id]?.provenChecksum == Digest.hex(.md5, of: f.bytes))
+        #expect(try sandbox.statusRows()[f.id]?.provenChecksum == "MD5:" + Digest.hex(.md5, of: f.bytes))
     }
 }
