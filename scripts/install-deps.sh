@@ -6,11 +6,20 @@
 #   libssh2) with pkg-config, the PostgreSQL server and client used by the tests and the
 #   demo, the OpenSSH server, SFTP server and client used by the SFTP tests
 #   (scripts/services/start-sshd.sh runs its own sshd on 127.0.0.1, never the system
-#   service), python3 (scripts/make-sample-catalog.py), ca-certificates and curl.
-#   Installing openssh-server would start the system sshd on port 22 through invoke-rc.d
-#   where there is no systemd: while it is installed, a policy-rc.d that forbids starting
-#   services is put in place (unless one exists already), and a system sshd that appeared
-#   on port 22 anyway is stopped again.
+#   service), python3 (scripts/make-sample-catalog.py), ca-certificates and curl; and the
+#   other test servers of scripts/services/: OpenStack Swift (swift swift-proxy
+#   swift-account swift-container swift-object, python3-swiftclient for the `swift` CLI)
+#   with memcached, Keystone (python3-keystone python3-keystonemiddleware; the `keystone`
+#   package with its uwsgi service is not needed), the SMTP sink (python3-aiosmtpd),
+#   openssl (the SMTP test CA) and python3-venv (start-s3.sh makes a venv with a pinned
+#   moto from PyPI; that is done there, not here).
+#   Installing openssh-server, memcached or the swift servers would start system services
+#   (sshd on 0.0.0.0:22, memcached on 127.0.0.1:11211, swift on 8080 and 6200-6202)
+#   through invoke-rc.d where there is no systemd: while such packages are installed, a
+#   policy-rc.d that forbids starting services is put in place (unless one exists already),
+#   and a system daemon that appeared anyway (found by its own pid file under /run, checked
+#   against its executable) is stopped again. The test servers never use these system
+#   daemons: they run their own, from their own state directories.
 #   Swift toolchain: if no swift-build is on PATH or in $SWIFT_PREFIX/usr/bin, download the
 #   Swift $SWIFT_VERSION toolchain for Debian 12 from download.swift.org and unpack it into
 #   $SWIFT_PREFIX (best effort: a clear error if that is impossible, e.g. without network).
@@ -28,7 +37,12 @@ SWIFT_VERSION=${SWIFT_VERSION:-6.3.1}
 SWIFT_PREFIX=${SWIFT_PREFIX:-/opt/swift}
 PACKAGES=(libpq-dev libssl-dev libcurl4-openssl-dev libssh2-1-dev pkg-config postgresql
           postgresql-client openssh-server openssh-sftp-server openssh-client python3
-          ca-certificates curl)
+          ca-certificates curl openssl
+          swift swift-proxy swift-account swift-container swift-object python3-swiftclient
+          memcached python3-keystone python3-keystonemiddleware python3-aiosmtpd python3-venv)
+# Packages whose maintainer scripts start a system service (through invoke-rc.d).
+SERVICE_PACKAGES=(openssh-server memcached swift swift-proxy swift-account swift-container
+                  swift-object)
 # What the Swift toolchain tarball itself needs on Debian 12 (swift.org's tarball install guide).
 SWIFT_RUNTIME_PACKAGES=(binutils gcc git libcurl4-openssl-dev libedit-dev libicu-dev
                         libncurses-dev libpython3-dev libsqlite3-dev libxml2-dev pkg-config
@@ -75,7 +89,9 @@ apt_install() {
     apt_updated=1
   fi
   local services=0
-  case " ${missing[*]} " in *" openssh-server "*) services=1 ;; esac
+  for p in "${SERVICE_PACKAGES[@]}"; do
+    case " ${missing[*]} " in *" $p "*) services=1 ;; esac
+  done
   [ $services = 1 ] && no_service_starts_begin
   log "apt-get install ${missing[*]}"
   if ! DEBIAN_FRONTEND=noninteractive "${SUDO[@]}" apt-get -o DPkg::Lock::Timeout=600 install -y -qq \
@@ -91,21 +107,44 @@ apt_install() {
 }
 
 # Package installs must not start services: without systemd, openssh-server's postinst would
-# start the system sshd on 0.0.0.0:22 through invoke-rc.d. invoke-rc.d asks policy-rc.d
-# first; exit code 101 = "action forbidden". An existing policy-rc.d (e.g. a container's) is
-# left alone; ours is removed again afterwards (also if the script dies in between).
+# start the system sshd on 0.0.0.0:22 through invoke-rc.d, memcached's a memcached on
+# 127.0.0.1:11211 (the port the Swift test server uses), the swift packages their servers.
+# invoke-rc.d asks policy-rc.d first; exit code 101 = "action forbidden". An existing
+# policy-rc.d (e.g. a container's) is left alone; ours is removed again afterwards (also if
+# the script dies in between).
 POLICY_RC_D=/usr/sbin/policy-rc.d
 policy_ours=0
-system_sshd_before=""
-system_sshd_pid() {   # pid of a running system sshd (its pid file is /run/sshd.pid), or nothing
-  local p
-  p=$(cat /run/sshd.pid 2>/dev/null || true)
-  case "$p" in ''|*[!0-9]*) return 0 ;; esac
-  kill -0 "$p" 2>/dev/null && echo "$p"
+# System daemons that a package install may start, as "pid-file kind:value" pairs. The pid
+# files are the Debian init scripts' (never the project's test servers', which keep theirs in
+# their own state directories); a pid counts only when it runs the expected program:
+# exe:PATH = /proc/PID/exe is PATH; arg:PATH = PATH is the script the interpreter runs
+# (argv[1]; the swift servers are /usr/bin/python3 scripts).
+SYSTEM_DAEMONS=(
+  "/run/sshd.pid exe:/usr/sbin/sshd"
+  "/run/memcached.pid exe:/usr/bin/memcached"
+  "/run/swift/swift-proxy-server.pid arg:/usr/bin/swift-proxy-server"
+  "/run/swift/swift-account-server.pid arg:/usr/bin/swift-account-server"
+  "/run/swift/swift-container-server.pid arg:/usr/bin/swift-container-server"
+  "/run/swift/swift-object-server.pid arg:/usr/bin/swift-object-server"
+)
+system_daemons_before=""
+# system_daemon_pids: one line per running system daemon listed above
+system_daemon_pids() {
+  local entry f want p
+  for entry in "${SYSTEM_DAEMONS[@]}"; do
+    f=${entry%% *}; want=${entry#* }
+    p=$(head -n1 "$f" 2>/dev/null || true)
+    case "$p" in ''|*[!0-9]*) continue ;; esac
+    case "$want" in
+      exe:*) [ "$(readlink "/proc/$p/exe" 2>/dev/null || true)" = "${want#exe:}" ] || continue ;;
+      arg:*) [ "$(tr '\0' '\n' < "/proc/$p/cmdline" 2>/dev/null | sed -n 2p)" = "${want#arg:}" ] || continue ;;
+    esac
+    echo "$p"
+  done
   return 0
 }
 no_service_starts_begin() {
-  system_sshd_before=$(system_sshd_pid)
+  system_daemons_before=" $(system_daemon_pids | tr '\n' ' ') "
   if [ ! -e "$POLICY_RC_D" ] && [ "${SUDO[*]}" != none ]; then
     printf '#!/bin/sh\n# written by dvbackup scripts/install-deps.sh while installing packages\nexit 101\n' \
       | "${SUDO[@]}" tee "$POLICY_RC_D" >/dev/null
@@ -119,13 +158,13 @@ no_service_starts_end() {
     "${SUDO[@]}" rm -f "$POLICY_RC_D"
     policy_ours=0
   fi
-  # A system sshd that the install started anyway (a policy-rc.d that allows it): stop it.
+  # A system daemon that the install started anyway (a policy-rc.d that allows it): stop it.
   local p
-  p=$(system_sshd_pid)
-  if [ -n "$p" ] && [ "$p" != "$system_sshd_before" ]; then
-    log "the openssh-server install started the system sshd (pid $p); stopping it"
+  for p in $(system_daemon_pids); do
+    case "$system_daemons_before" in *" $p "*) continue ;; esac
+    log "the package install started a system daemon (pid $p: $(tr '\0' ' ' < "/proc/$p/cmdline" 2>/dev/null)); stopping it"
     "${SUDO[@]}" kill "$p" 2>/dev/null || true
-  fi
+  done
   return 0
 }
 

@@ -8,6 +8,7 @@ CURLcode dv_curl_setopt_slist(CURL *h, CURLoption opt, struct curl_slist *value)
 CURLcode dv_curl_setopt_write_function(CURL *h, CURLoption opt, curl_write_callback value) { return curl_easy_setopt(h, opt, value); }
 CURLcode dv_curl_setopt_read_function(CURL *h, CURLoption opt, curl_read_callback value) { return curl_easy_setopt(h, opt, value); }
 CURLcode dv_curl_setopt_xferinfo_function(CURL *h, curl_xferinfo_callback value) { return curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, value); }
+CURLcode dv_curl_setopt_debug_function(CURL *h, curl_debug_callback value) { return curl_easy_setopt(h, CURLOPT_DEBUGFUNCTION, value); }
 
 CURLcode dv_curl_getinfo_long(CURL *h, CURLINFO info, long *value) { return curl_easy_getinfo(h, info, value); }
 CURLcode dv_curl_getinfo_off_t(CURL *h, CURLINFO info, curl_off_t *value) { return curl_easy_getinfo(h, info, value); }

@@ -17,14 +17,16 @@ struct CommonOptions: ParsableArguments {
         }
     }
 
-    /// Loads the settings, or prints the configuration error and exits with code 2.
-    func loadSettings() throws -> (Settings, Logger) {
+    /// Loads the settings, or prints the configuration error and exits with code 2 (for a
+    /// run, `reportingFor`, mailing why when [Notifications] can still be read).
+    func loadSettings(reportingFor mode: RunMode? = nil) throws -> (Settings, Logger) {
         let settings: Settings
         do {
             settings = try Settings.load(path: config)
         } catch {
             let logger = makeLogger(level: logLevel.flatMap(LogLevelName.parse) ?? .info)
             logger.error("configuration error: \(error)")
+            if let mode { MorningReport.configurationBroken(path: config, error: error, mode: mode, logger: logger) }
             throw ExitCode(ExitStatus.usage.rawValue)
         }
         let logger = makeLogger(level: logLevel.flatMap(LogLevelName.parse) ?? settings.backup.logLevel)
@@ -37,7 +39,8 @@ struct CommonOptions: ParsableArguments {
     }
 }
 
-@main
+// The entry point is the call at the end of this file (other files hold subcommands, so
+// this one is top-level code and cannot use @main).
 struct DVBackupCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "dvbackup",
@@ -47,7 +50,7 @@ struct DVBackupCommand: ParsableCommand {
             2 bad usage or configuration; 3 the run could not start.
             """,
         version: "dvbackup 0.1.0",
-        subcommands: [Run.self, Status.self, InitDB.self, CheckConfig.self],
+        subcommands: [Run.self, Status.self, Report.self, InitDB.self, CheckConfig.self],
         defaultSubcommand: Run.self)
 
     /// Parses, runs, and maps every usage error to exit code 2.
@@ -83,49 +86,14 @@ extension DVBackupCommand {
         var dryRun = false
 
         func run() throws {
-            let (settings, logger) = try options.loadSettings()
+            let mode: RunMode = rerun ? .rerun : .incremental
+            let (settings, logger) = try options.loadSettings(reportingFor: dryRun ? nil : mode)
             BackupJob.installSignalHandlers()
-            let job = BackupJob(settings: settings, mode: rerun ? .rerun : .incremental, logger: logger, output: OutputWriter())
+            let job = BackupJob(settings: settings, mode: mode, logger: logger, output: OutputWriter())
             let status = dryRun ? job.dryRun() : job.run()
+            // The morning report (not for a dry run): stored and mailed; never changes the exit code.
+            if !dryRun { MorningReport(settings: settings, logger: logger).deliver(job: job, exit: status) }
             throw ExitCode(status.rawValue)
-        }
-    }
-
-    struct Status: ParsableCommand {
-        static let configuration = CommandConfiguration(
-            abstract: "Show what the backup database says: totals by status, the last runs, the failed files.")
-
-        @OptionGroup var options: CommonOptions
-
-        @Flag(name: .long, help: "Print one JSON object (keys: counts, total, runs, failures, failuresNotListed).")
-        var json = false
-
-        @Option(name: .long, help: "How many failed files to list.")
-        var limit: Int = 100
-
-        func run() throws {
-            let (settings, logger) = try options.loadSettings()
-            let out = OutputWriter()
-            do {
-                let db = try settings.database.connectBackup()
-                guard try Migrations.hasOriginalTable(db) else {
-                    logger.error("\(settings.database.backupLabel) has no datafilestatus table yet: run dvbackup init-db (or a first run)")
-                    throw ExitCode(ExitStatus.cannotStart.rawValue)
-                }
-                let pending = Migrations.all.count - (try Migrations.applied(db)).count
-                if pending > 0 {
-                    logger.error("\(settings.database.backupLabel) needs \(pending) schema upgrade(s): run dvbackup init-db (or a run, which applies them)")
-                    throw ExitCode(ExitStatus.cannotStart.rawValue)
-                }
-                let report = try StatusReport.load(StatusStore(connection: db), failures: max(0, limit))
-                if json { out.line(try report.json()) } else { report.render(into: out) }
-                out.flush()
-            } catch let e as ExitCode {
-                throw e
-            } catch {
-                logger.error("\(error)")
-                throw ExitCode(ExitStatus.cannotStart.rawValue)
-            }
         }
     }
 
@@ -174,10 +142,25 @@ extension DVBackupCommand {
         @OptionGroup var options: CommonOptions
 
         func run() throws {
-            let (settings, _) = try options.loadSettings()
+            let (settings, logger) = try options.loadSettings()
             let out = OutputWriter()
             EffectiveSettings(settings).render(into: out)
+            // Each S3 store's bucket, reached with its credentials; nothing is copied.
+            var unreachable = 0
+            for store in settings.stores.sortedStores {
+                guard let s3 = settings.s3Stores[store.id.lowercased()] else { continue }
+                let reader = S3Store(config: store, settings: s3, logger: logger)
+                if let why = reader.probeBucket() {
+                    unreachable += 1
+                    out.line("S3 store \(store.id): bucket \(s3.bucket) cannot be reached: \(why)")
+                } else {
+                    out.line("S3 store \(store.id): bucket \(s3.bucket) reachable with its credentials")
+                }
+            }
             out.flush()
+            if unreachable > 0 { throw ExitCode(ExitStatus.cannotStart.rawValue) }
         }
     }
 }
+
+DVBackupCommand.main()

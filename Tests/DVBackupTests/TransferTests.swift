@@ -243,12 +243,12 @@ final class TransferFixture {
         #expect(o.detail.contains("local"))
     }
 
-    @Test func s3StoreIsFailRead() throws {
-        let s3 = StoreConfig(id: "s3", type: "s3", directory: nil, parameters: ["bucket-name": "b"], origin: "test")
-        let fx = try TransferFixture(extraStores: [s3])
-        let o = fx.copy(.sample(storageIdentifier: "s3://b:\(name)", checksumValue: ""))
+    @Test func aSwiftStoreIsFailRead() throws {
+        let swift = StoreConfig(id: "swift", type: "swift", directory: nil, parameters: [:], origin: "test")
+        let fx = try TransferFixture(extraStores: [swift])
+        let o = fx.copy(.sample(storageIdentifier: "swift://ep:doi-10-5072:\(name)", checksumValue: ""))
         #expect(o.status == .failRead)
-        #expect(o.detail.contains("s3"))
+        #expect(o.detail.contains("of type swift"))
         #expect(fx.backup.allFiles().isEmpty)
     }
 

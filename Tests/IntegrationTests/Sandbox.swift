@@ -226,12 +226,17 @@ final class Sandbox {
     }
 
     /// Runs the built `dvbackup` binary.
-    func run(_ arguments: [String], environment: [String: String] = [:]) throws -> CLIResult {
+    func run(_ arguments: [String], environment: [String: String] = [:], executable: String = Sandbox.binary) throws -> CLIResult {
         let process = Process()
-        process.executableURL = URL(fileURLWithPath: Self.binary)
+        process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = arguments
         var env = ProcessInfo.processInfo.environment
         env.removeValue(forKey: "PGPASSWORD")
+        // The S3 credential chain of a test is what the test gives it.
+        for k in ["AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE",
+                  "AWS_SHARED_CREDENTIALS_FILE", "AWS_CA_BUNDLE", "AWS_REGION", "AWS_DEFAULT_REGION"] {
+            env.removeValue(forKey: k)
+        }
         for (k, v) in environment { env[k] = v }
         process.environment = env
         let outPath = root + "/.stdout", errPath = root + "/.stderr"

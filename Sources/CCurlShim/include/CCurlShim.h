@@ -12,6 +12,7 @@ CURLcode dv_curl_setopt_slist(CURL *h, CURLoption opt, struct curl_slist *value)
 CURLcode dv_curl_setopt_write_function(CURL *h, CURLoption opt, curl_write_callback value);
 CURLcode dv_curl_setopt_read_function(CURL *h, CURLoption opt, curl_read_callback value);
 CURLcode dv_curl_setopt_xferinfo_function(CURL *h, curl_xferinfo_callback value);
+CURLcode dv_curl_setopt_debug_function(CURL *h, curl_debug_callback value);
 
 CURLcode dv_curl_getinfo_long(CURL *h, CURLINFO info, long *value);
 CURLcode dv_curl_getinfo_off_t(CURL *h, CURLINFO info, curl_off_t *value);

@@ -43,15 +43,18 @@ public struct EffectiveSettings {
         for store in s.stores.sortedStores {
             var line = "  \(store.id): type \(store.type)"
             if let d = store.directory { line += ", directory \(d)" }
-            if store.type != "file" { line += " (this version cannot read \(store.type) stores: their files will be FAIL_READ)" }
+            if store.type != "file" && store.type != "s3" { line += " (this version cannot read \(store.type) stores: their files will be FAIL_READ)" }
+            if let s3 = s.s3Stores[store.id.lowercased()] {
+                line += ", bucket \(s3.bucket) at \(s3.endpoint.url), region \(s3.region), \(s3.usesVirtualHost ? "virtual-host style" : "path style"), credentials from \(s3.credentialSource)"
+                if let ca = s3.caFile { line += ", CA bundle \(ca) (AWS_CA_BUNDLE)" }
+            }
             line += "  [from \(store.origin)]"
             out.line(line)
             for (k, v) in store.parameters.sorted(by: { $0.key < $1.key }) where k != "type" && k != "directory" {
                 out.line("    \(k) = \(Self.isSecret(k) ? "***" : v)")
             }
         }
-        out.line("[Notifications]")
-        out.line("  Email = \(s.notificationEmails.isEmpty ? "(none)" : s.notificationEmails.joined(separator: ", "))")
+        s.notifications.render(into: out)
         out.line("configuration OK")
     }
 

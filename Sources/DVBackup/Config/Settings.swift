@@ -93,7 +93,10 @@ public struct Settings: Sendable {
     public var fileSystemDirectory: String?
     public var backup: BackupSettings
     public var stores: StoreRegistry
-    public var notificationEmails: [String]
+    /// The S3 stores of `stores`, with their credentials, by lowercased store id.
+    public var s3Stores: [String: S3StoreSettings] = [:]
+    /// `[Notifications]`: the morning report's recipients and mail server.
+    public var notifications: NotificationSettings
     /// Things worth telling that are not errors (duplicate keys, unknown keys).
     public var warnings: [String]
 
@@ -128,7 +131,7 @@ public struct Settings: Sendable {
     }
 
     /// `environment` supplies the OpenStack variables (OS_*, ST_*) that stand in for Swift
-    /// keys the file leaves out.
+    /// keys the file leaves out, and the AWS credential chain of S3 stores.
     public init(ini: INIFile, environment: [String: String] = ProcessInfo.processInfo.environment) throws(ConfigError) {
         let reader = SectionReader(ini: ini)
         path = ini.path
@@ -252,14 +255,15 @@ public struct Settings: Sendable {
 
         // [Stores]
         stores = try StoreRegistry(section: ini.section("Stores"), fileSystemDirectory: fileSystemDirectory, path: path)
+        for store in stores.sortedStores where store.type == "s3" {
+            s3Stores[store.id.lowercased()] = try S3Configuration.resolve(
+                store, path: path, environment: environment, home: environment["HOME"] ?? Settings.homeDirectory)
+        }
 
         // [Notifications]
+        notifications = try NotificationSettings(section: ini.section("Notifications"), path: path, environment: environment)
         if let n = ini.section("Notifications") {
-            notificationEmails = (n.entry("Email")?.value ?? "").split(separator: ",")
-                .map { $0.trimmingWhitespace() }.filter { !$0.isEmpty }
-            warnings += reader.unknownKeys(n, known: ["Email"])
-        } else {
-            notificationEmails = []
+            warnings += reader.unknownKeys(n, known: NotificationSettings.keys)
         }
         let knownSections = ["Database", "Repository", "Backup", "Stores", "Notifications"].map { $0.lowercased() }
         for section in ini.sections where !knownSections.contains(section.name.lowercased()) {

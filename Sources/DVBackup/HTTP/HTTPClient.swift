@@ -173,6 +173,14 @@ public final class HTTPClient {
 
     deinit { curl_easy_cleanup(handle) }
 
+    /// The status of the response being received (inside a `download` closure: the status
+    /// of the response whose body this is).
+    public var responseStatus: Int {
+        var status = 0
+        _ = dv_curl_getinfo_long(handle, CURLINFO_RESPONSE_CODE, &status)
+        return status
+    }
+
     /// Sends `request`. With `upload`, the request body is pulled from it (it fills the
     /// buffer and returns the count, 0 at the end); `uploadLength` sets Content-Length
     /// (otherwise the body is chunked). With `download`, a successful (2xx) response's body

@@ -12,6 +12,8 @@ public final class BackupJob {
     public let mode: RunMode
     public let logger: Logger
     let out: OutputWriter
+    /// How the last `run()` ended (for the morning report).
+    public internal(set) var outcome: RunOutcome = .notRun
 
     public init(settings: Settings, mode: RunMode, logger: Logger, output: OutputWriter) {
         self.settings = settings
@@ -70,7 +72,7 @@ public final class BackupJob {
                                   overlapSeconds: settings.backup.incrementalOverlapSeconds)
             describeWindow(planner)
             var bytes: Int64 = 0
-            let stores = SourceStores(registry: settings.stores)
+            let stores = SourceStores(registry: settings.stores, s3: settings.s3Stores, logger: logger)
             let totals = try planner.plan { file, previous in
                 let size = file.expectedSourceSize ?? file.fileSize
                 bytes += size ?? 0
@@ -125,10 +127,10 @@ public final class BackupJob {
             for name in applied { logger.info("backup database upgraded: applied \(name)") }
         } catch let e as StartFailure {
             logger.error("\(e.message)")
-            return .cannotStart
+            return couldNotStart(e.message)
         } catch {
             logger.error("cannot prepare the backup database: \(error)")
-            return .cannotStart
+            return couldNotStart("cannot prepare the backup database: \(error)")
         }
 
         let runId: Int64
@@ -140,7 +142,7 @@ public final class BackupJob {
             runId = try status.startRun(mode: mode.rawValue, method: target.method, target: target.displayName)
         } catch {
             logger.error("cannot record the run in the backup database: \(error)")
-            return .cannotStart
+            return couldNotStart("cannot record the run in the backup database: \(error)")
         }
         let catalogDB: PostgresConnection
         let recorderDB: PostgresConnection
@@ -151,9 +153,9 @@ public final class BackupJob {
         } catch let e as StartFailure {
             logger.error("\(e.message)")
             try? status.finishRun(runId, state: "failed", counts: RunCounts(), cursor: nil, error: e.message)
-            return .cannotStart
+            return couldNotStart(e.message, runId: runId)
         } catch {
-            return .cannotStart
+            return couldNotStart("\(error)", runId: runId)
         }
         let catalog = CatalogReader(connection: catalogDB)
         logger.info("run \(runId) (\(mode.rawValue)) started: backing up to \(target.displayName) with \(settings.backup.workers) workers")
@@ -166,13 +168,13 @@ public final class BackupJob {
         } catch {
             logger.error("cannot match the original script's rows to the catalog: \(error)")
             try? status.finishRun(runId, state: "failed", counts: RunCounts(), cursor: nil, error: "\(error)")
-            return .cannotStart
+            return couldNotStart("cannot match the original script's rows to the catalog: \(error)", runId: runId)
         }
 
         // Workers copy; the recorder writes statuses; this thread plans.
         let jobs = BlockingQueue<CatalogFile>(capacity: settings.backup.workers * 4)
         let results = BlockingQueue<FileOutcome>(capacity: 256)
-        let transfer = Transfer(stores: SourceStores(registry: settings.stores))
+        let transfer = Transfer(stores: SourceStores(registry: settings.stores, s3: settings.s3Stores, logger: logger))
         let logger = self.logger
         var workers: [WorkerThread] = []
         for n in 1...settings.backup.workers {
@@ -260,6 +262,7 @@ public final class BackupJob {
                                  target: target.displayName, error: error)
         summary.render(into: out) { body in try status.failures(ofRun: runId, body) }
         out.flush()
+        outcome = .finished(summary)
         if error != nil || interrupted { return .filesFailed }
         return counts.failed > 0 ? .filesFailed : .success
     }

@@ -1,13 +1,16 @@
 import Foundation
 
-/// What `dvbackup status` prints: totals by status, the last runs, the failed files.
-public struct StatusReport: Sendable, Codable {
-    public struct Run: Sendable, Codable {
+/// What `dvbackup status` prints: totals by status, the last runs with their verdicts, and
+/// a list of files (the failed ones; or those of some statuses, of one dataset, attempted
+/// since a date). The lists are streamed from the database, never held whole.
+public struct StatusReport: Sendable {
+    public struct Run: Sendable, Encodable, Equatable {
         public var id: Int64
         public var mode: String
         public var state: String
         public var started: String
         public var finished: String?
+        public var durationSeconds: Double?
         public var host: String?
         public var planned: Int64
         public var skipped: Int64
@@ -15,54 +18,158 @@ public struct StatusReport: Sendable, Codable {
         public var counts: [String: Int64]
         public var bytes: Int64
         public var error: String?
+        public var exitCode: Int64?
+        public var mailStatus: String?
+        public var mailError: String?
+
+        public var failed: Int64 { BackupStatus.failures.reduce(Int64(0)) { $0 + (counts[$1.rawValue] ?? 0) } }
+        public var ok: Int64 { (counts["OK"] ?? 0) + (counts["OK_NO_CHECKSUM"] ?? 0) }
+
+        enum CodingKeys: String, CodingKey {
+            case id, mode, state, started, finished, durationSeconds, host, planned, skipped, deferred, counts, bytes
+            case error, exitCode, mailStatus, mailError, verdict
+        }
+
+        /// Every field, and the verdict.
+        public func encode(to encoder: any Encoder) throws {
+            var c = encoder.container(keyedBy: CodingKeys.self)
+            try c.encode(id, forKey: .id)
+            try c.encode(mode, forKey: .mode)
+            try c.encode(state, forKey: .state)
+            try c.encode(started, forKey: .started)
+            try c.encodeIfPresent(finished, forKey: .finished)
+            try c.encodeIfPresent(durationSeconds, forKey: .durationSeconds)
+            try c.encodeIfPresent(host, forKey: .host)
+            try c.encode(planned, forKey: .planned)
+            try c.encode(skipped, forKey: .skipped)
+            try c.encode(deferred, forKey: .deferred)
+            try c.encode(counts, forKey: .counts)
+            try c.encode(bytes, forKey: .bytes)
+            try c.encodeIfPresent(error, forKey: .error)
+            try c.encodeIfPresent(exitCode, forKey: .exitCode)
+            try c.encodeIfPresent(mailStatus, forKey: .mailStatus)
+            try c.encodeIfPresent(mailError, forKey: .mailError)
+            try c.encode(verdict, forKey: .verdict)
+        }
+
+        /// `all OK`, `3 failed`, `could not start: …`, `interrupted`, `failed: …`.
+        public var verdict: String {
+            switch state {
+            case "finished": return failed > 0 ? "\(formatCount(failed)) failed" : "all OK"
+            case "not-started": return "could not start" + (error.map { ": \($0)" } ?? "")
+            default: return state + (error.map { ": \($0)" } ?? "")
+            }
+        }
+    }
+
+    /// For `--dataset`: what the backup database knows of that dataset's files.
+    public struct DatasetSummary: Sendable, Codable, Equatable {
+        public var dataset: String
+        public var files: Int64
+        public var safelyReplicated: Int64
+        public var notSafelyReplicated: Int64
+        public var counts: [String: Int64]
     }
 
     public var counts: [String: Int64]
     public var total: Int64
     public var runs: [Run]
-    public var failures: [FailedFile]
-    /// Failed files beyond those listed.
-    public var failuresNotListed: Int64
+    public var filter: StatusFilter
+    public var dataset: DatasetSummary?
+    /// Failed files that match the filter.
+    public var failuresTotal: Int64
+    /// With `--status` or `--dataset`: files that match (of any status).
+    public var filesTotal: Int64?
 
-    public static func load(_ status: StatusStore, runs runLimit: Int = 10, failures failureLimit: Int = 100) throws -> StatusReport {
+    /// Whether the listing is of chosen files (`--status`, `--dataset`) rather than failures.
+    public var listsFiles: Bool { !filter.statuses.isEmpty || filter.dataset != nil }
+
+    public static func load(_ status: StatusStore, runs runLimit: Int = 10, filter: StatusFilter = StatusFilter()) throws -> StatusReport {
         let db = status.db
         var counts: [String: Int64] = [:]
         for s in BackupStatus.allCases { counts[s.rawValue] = 0 }
-        let c = try db.query("SELECT status, count(*) FROM datafilestatus GROUP BY status")
-        var total: Int64 = 0
-        for i in 0..<c.rowCount {
-            let n = c.int(i, 1) ?? 0
-            counts[c.string(i, 0) ?? "NULL"] = n
-            total += n
-        }
-        let r = try db.query("""
+        for (k, v) in try status.countsByStatus(StatusFilter()) { counts[k] = v }
+        let total = counts.values.reduce(0, +)
+        var runSQL = """
             SELECT id, mode, state, to_char(started, 'YYYY-MM-DD HH24:MI:SS'), to_char(finished, 'YYYY-MM-DD HH24:MI:SS'),
                    host, planned, skipped, deferred, ok, ok_no_checksum, fail_source_checksum, fail_verify, fail_write,
-                   fail_read, bytes, error
-            FROM dvbackup_run ORDER BY id DESC LIMIT \(runLimit)
-            """)
+                   fail_read, bytes, error, extract(epoch FROM finished - started)::float8, exit_code, mail_status, mail_error
+            FROM dvbackup_run
+            """
+        var params: [String?] = []
+        if let since = filter.since {
+            runSQL += " WHERE started >= $1::timestamptz"
+            params.append(since.timestamp)
+        }
+        let r = try db.query(runSQL + " ORDER BY id DESC LIMIT \(max(0, runLimit))", params)
         let runs = (0..<r.rowCount).map { i in
             Run(id: r.int(i, 0) ?? 0, mode: r.string(i, 1) ?? "", state: r.string(i, 2) ?? "",
-                started: r.string(i, 3) ?? "", finished: r.string(i, 4), host: r.string(i, 5),
+                started: r.string(i, 3) ?? "", finished: r.string(i, 4),
+                durationSeconds: r.string(i, 17).flatMap(Double.init).map { ($0 * 10).rounded() / 10 },
+                host: r.string(i, 5),
                 planned: r.int(i, 6) ?? 0, skipped: r.int(i, 7) ?? 0, deferred: r.int(i, 8) ?? 0,
                 counts: ["OK": r.int(i, 9) ?? 0, "OK_NO_CHECKSUM": r.int(i, 10) ?? 0,
                          "FAIL_SOURCE_CHECKSUM": r.int(i, 11) ?? 0, "FAIL_VERIFY": r.int(i, 12) ?? 0,
                          "FAIL_WRITE": r.int(i, 13) ?? 0, "FAIL_READ": r.int(i, 14) ?? 0],
-                bytes: r.int(i, 15) ?? 0, error: r.string(i, 16))
+                bytes: r.int(i, 15) ?? 0, error: r.string(i, 16), exitCode: r.int(i, 18),
+                mailStatus: r.string(i, 19), mailError: r.string(i, 20))
         }
-        let failures = try status.failedFiles(whereSQL: "true", [], limit: failureLimit)
-        let failedTotal = counts.filter { !(BackupStatus(rawValue: $0.key)?.isOK ?? false) }.values.reduce(0, +)
-        return StatusReport(counts: counts, total: total, runs: runs, failures: failures,
-                            failuresNotListed: max(0, failedTotal - Int64(failures.count)))
+        var dataset: DatasetSummary? = nil
+        if let d = filter.dataset {
+            let byStatus = try status.countsByStatus(StatusFilter(dataset: d))
+            var c: [String: Int64] = [:]
+            for s in BackupStatus.allCases { c[s.rawValue] = 0 }
+            for (k, v) in byStatus { c[k] = v }
+            let files = byStatus.values.reduce(0, +)
+            let safe = (byStatus["OK"] ?? 0) + (byStatus["OK_NO_CHECKSUM"] ?? 0)
+            dataset = DatasetSummary(dataset: d, files: files, safelyReplicated: safe, notSafelyReplicated: files - safe, counts: c)
+        }
+        let listing = !filter.statuses.isEmpty || filter.dataset != nil
+        return StatusReport(counts: counts, total: total, runs: runs, filter: filter, dataset: dataset,
+                            failuresTotal: try status.countFiles(filter, onlyFailures: true),
+                            filesTotal: listing ? try status.countFiles(filter, onlyFailures: false) : nil)
     }
 
-    public func json() throws -> String {
+    // MARK: JSON
+
+    /// One JSON object, keys in a stable (sorted) order: `counts`, `dataset` (with
+    /// `--dataset`), `failures`, `failuresNotListed`, `files` and `filesNotListed` (with
+    /// `--status` or `--dataset`), `filter`, `runs`, `total`. Lists are written as they are
+    /// read. `limit` caps each list (`nil`: all).
+    public func writeJSON(into out: OutputWriter, store: StatusStore, limit: Int?) throws {
         let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-        return String(decoding: try encoder.encode(self), as: UTF8.self)
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        func json<T: Encodable>(_ v: T) throws -> String { String(decoding: try encoder.encode(v), as: UTF8.self) }
+        struct FilterJSON: Encodable { var statuses: [String]; var since: String?; var dataset: String? }
+
+        out.line("{")
+        out.line("\"counts\": \(try json(counts)),")
+        if let dataset { out.line("\"dataset\": \(try json(dataset)),") }
+        func list(_ key: String, onlyFailures: Bool, total: Int64) throws {
+            out.line("\"\(key)\": [")
+            var n: Int64 = 0
+            try store.streamFiles(filter, onlyFailures: onlyFailures, limit: limit) { page in
+                for f in page {
+                    out.line((n == 0 ? "" : ",") + (try json(f)))
+                    n += 1
+                }
+            }
+            out.line("],")
+            out.line("\"\(key)NotListed\": \(max(0, total - n)),")
+        }
+        try list("failures", onlyFailures: true, total: failuresTotal)
+        if listsFiles { try list("files", onlyFailures: false, total: filesTotal ?? 0) }
+        out.line("\"filter\": \(try json(FilterJSON(statuses: filter.statuses.map(\.rawValue), since: filter.since?.timestamp, dataset: filter.dataset))),")
+        out.line("\"runs\": [")
+        for (i, run) in runs.enumerated() { out.line((i == 0 ? "" : ",") + (try json(run))) }
+        out.line("],")
+        out.line("\"total\": \(total)")
+        out.line("}")
     }
 
-    public func render(into out: OutputWriter) {
+    // MARK: text
+
+    public func render(into out: OutputWriter, store: StatusStore, limit: Int?) throws {
         out.line("Files by status (\(formatCount(total)) in all):")
         let ordered = BackupStatus.allCases.sorted { $0.severity > $1.severity }.map(\.rawValue)
         let others = counts.keys.filter { !ordered.contains($0) }.sorted()
@@ -70,26 +177,69 @@ public struct StatusReport: Sendable, Codable {
             out.line("  " + key.padding(toLength: 22, withPad: " ", startingAt: 0) + "  " + formatCount(counts[key] ?? 0))
         }
         out.line()
-        out.line("Last runs:")
+        out.line(filter.since.map { "Last runs since \($0.text):" } ?? "Last runs:")
         if runs.isEmpty { out.line("  (none yet)") }
         for run in runs {
-            let failed = BackupStatus.failures.reduce(Int64(0)) { $0 + (run.counts[$1.rawValue] ?? 0) }
-            let ok = (run.counts["OK"] ?? 0) + (run.counts["OK_NO_CHECKSUM"] ?? 0)
-            var verdict = run.state == "finished" ? (failed > 0 ? "\(formatCount(failed)) failed" : "all OK") : run.state
-            if let e = run.error { verdict += ": \(e)" }
-            out.line("  run \(run.id)  \(run.started)  \(run.mode.padding(toLength: 11, withPad: " ", startingAt: 0))  planned \(formatCount(run.planned)), OK \(formatCount(ok)), failed \(formatCount(failed)), skipped \(formatCount(run.skipped)), \(formatBytes(run.bytes))  \(verdict)")
+            var line = "  run \(run.id)  \(run.started)  \(run.mode.padding(toLength: 11, withPad: " ", startingAt: 0))"
+            line += "  planned \(formatCount(run.planned)), OK \(formatCount(run.ok)), failed \(formatCount(run.failed)), skipped \(formatCount(run.skipped)), \(formatBytes(run.bytes))"
+            if let d = run.durationSeconds { line += ", \(formatDecimal(d, places: 1)) s" }
+            if let e = run.exitCode { line += ", exit \(e)" }
+            line += "  \(run.verdict)"
+            if let m = run.mailStatus { line += "  [mail \(m == "not-sent" ? "not sent" : m)]" }
+            out.line(line)
         }
         out.line()
-        if failures.isEmpty {
-            out.line("No failed files.")
+        let since = filter.since.map { ", last attempt since \($0.text)" } ?? ""
+        if let dataset {
+            out.line("Dataset \(dataset.dataset): \(formatCount(dataset.files)) file\(dataset.files == 1 ? "" : "s") in the backup database, \(formatCount(dataset.safelyReplicated)) safely replicated (OK, OK_NO_CHECKSUM), \(formatCount(dataset.notSafelyReplicated)) not")
+            if dataset.files == 0 {
+                out.line("  (the backup database knows no file of this dataset: check the PID, or run a backup)")
+                return
+            }
+        }
+        if listsFiles {
+            let what = filter.statuses.isEmpty ? "Files" : "Files with status \(filter.statuses.map(\.rawValue).joined(separator: ", "))"
+            out.line("\(what)\(filter.dataset.map { " of \($0)" } ?? "")\(since) (\(formatCount(filesTotal ?? 0))), most serious first:")
+            var n: Int64 = 0
+            var safeHeader = false, unsafeHeader = false
+            try store.streamFiles(filter, onlyFailures: false, limit: limit) { page in
+                for f in page {
+                    let safe = BackupStatus(rawValue: f.status)?.isOK ?? false
+                    if filter.dataset != nil {
+                        if !safe && !unsafeHeader { out.line("  Not safely replicated:"); unsafeHeader = true }
+                        if safe && !safeHeader { out.line("  Safely replicated:"); safeHeader = true }
+                    }
+                    out.line("  " + Self.describe(f))
+                    n += 1
+                }
+            }
+            if n == 0 { out.line("  (none)") }
+            if let t = filesTotal, t > n { out.line("  … and \(formatCount(t - n)) more (--limit N or --all lists more)") }
             return
         }
-        out.line("Failed files (most serious first):")
-        for f in failures {
-            out.line("  \(f.status) \(f.dataset) datafile \(f.datafileId.map(String.init) ?? "?") \(f.storageIdentifier) (\(f.attempts) attempt\(f.attempts == 1 ? "" : "s"), last \(f.lastAttempt ?? "?")): \(f.reason)")
+        if failuresTotal == 0 {
+            out.line(since.isEmpty ? "No failed files." : "No failed files\(since).")
+            return
         }
-        if failuresNotListed > 0 {
-            out.line("  … and \(formatCount(failuresNotListed)) more")
+        out.line("Failed files\(since.isEmpty ? "" : " (\(since.dropFirst(2)))") (most serious first):")
+        var n: Int64 = 0
+        try store.streamFiles(filter, onlyFailures: true, limit: limit) { page in
+            for f in page {
+                out.line("  " + Self.describe(f))
+                n += 1
+            }
         }
+        if failuresTotal > n { out.line("  … and \(formatCount(failuresTotal - n)) more") }
+    }
+
+    /// One file: `FAIL_READ doi:… datafile 12 file://… (2 attempts, last …): reason`.
+    static func describe(_ f: FailedFile) -> String {
+        var s = "\(f.status) \(f.dataset) datafile \(f.datafileId.map(String.init) ?? "?") \(f.storageIdentifier)"
+        if BackupStatus(rawValue: f.status)?.isOK ?? false {
+            s += " (copied \(f.lastAttempt ?? "?")\(f.location.map { ", at \($0)" } ?? ""))"
+        } else {
+            s += " (\(f.attempts) attempt\(f.attempts == 1 ? "" : "s"), last \(f.lastAttempt ?? "?")): \(ReportComposer.oneLine(f.reason))"
+        }
+        return s
     }
 }

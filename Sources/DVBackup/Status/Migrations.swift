@@ -14,6 +14,8 @@ public enum Migrations {
                   sql: String(decoding: PackageResources.V002__datafilestatus_keys_and_details_sql, as: UTF8.self)),
         Migration(version: 3, name: "V003__runs.sql",
                   sql: String(decoding: PackageResources.V003__runs_sql, as: UTF8.self)),
+        Migration(version: 4, name: "V004__run_reports.sql",
+                  sql: String(decoding: PackageResources.V004__run_reports_sql, as: UTF8.self)),
     ]
 
     static let bookkeeping = """

@@ -83,7 +83,8 @@ public final class StatusStore {
         if r.rowCount == 1, let ts = r.string(0, 0) {
             return CatalogCursor(createdate: ts, id: r.int(0, 1) ?? 0)
         }
-        let runs = try db.query("SELECT count(*) FROM dvbackup_run").int(0, 0) ?? 0
+        // A run that could not start (lock held) leaves a row but read nothing.
+        let runs = try db.query("SELECT count(*) FROM dvbackup_run WHERE state <> 'not-started'").int(0, 0) ?? 0
         guard runs == 0 else { return nil }
         let legacy = try db.query("SELECT max(createdate)::text FROM datafilestatus")
         return legacy.string(0, 0).map { CatalogCursor(createdate: $0, id: 0) }

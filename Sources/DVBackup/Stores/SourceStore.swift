@@ -1,3 +1,4 @@
+import Logging
 /// Where one file's bytes are to be read from, resolved from the catalog.
 public struct SourceObject: Sendable, Equatable {
     /// The store that holds it.
@@ -26,11 +27,19 @@ public struct SourceStores: Sendable {
     public let registry: StoreRegistry
     private let readers: [String: any SourceStore]
 
-    public init(registry: StoreRegistry) {
+    /// `s3` holds the S3 stores' settings (`Settings.s3Stores`), by lowercased store id.
+    public init(registry: StoreRegistry, s3: [String: S3StoreSettings] = [:], logger: Logger = Logger(label: "dvbackup")) {
         self.registry = registry
         var readers: [String: any SourceStore] = [:]
-        for (key, config) in registry.stores where config.type == "file" {
-            readers[key] = FileStore(config: config)
+        for (key, config) in registry.stores {
+            switch config.type {
+            case "file":
+                readers[key] = FileStore(config: config)
+            case "s3":
+                if let settings = s3[key] { readers[key] = S3Store(config: config, settings: settings, logger: logger) }
+            default:
+                break
+            }
         }
         self.readers = readers
     }

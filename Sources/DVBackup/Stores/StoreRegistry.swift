@@ -9,6 +9,8 @@ public struct StoreConfig: Sendable, Equatable {
     public var parameters: [String: String]
     /// Where the store was described: `config.ini:31`, or `[Repository] FileSystemDirectory`.
     public var origin: String
+    /// The line of each parameter, by lowercased param.
+    public var parameterLines: [String: Int] = [:]
 }
 
 /// The stores of an installation, by id, and the store of bare legacy names.
@@ -27,6 +29,7 @@ public struct StoreRegistry: Sendable {
         var typeLines: [String: Int] = [:]
         var firstLine: [String: Int] = [:]
         var parameters: [String: [String: String]] = [:]
+        var parameterLines: [String: [String: Int]] = [:]
         var idSpelling: [String: String] = [:]
         for entry in section?.entries ?? [] {
             let key = entry.key
@@ -56,6 +59,7 @@ public struct StoreRegistry: Sendable {
             idSpelling[lid] = idSpelling[lid] ?? id
             firstLine[lid] = firstLine[lid] ?? entry.line
             parameters[lid, default: [:]][param] = entry.value
+            parameterLines[lid, default: [:]][param] = entry.line
             if param == "type" { typeLines[lid] = entry.line }
         }
 
@@ -80,7 +84,8 @@ public struct StoreRegistry: Sendable {
                 directory = d
             }
             stores[lid] = StoreConfig(id: idSpelling[lid]!, type: type.lowercased(), directory: directory,
-                                      parameters: params, origin: "\(path):\(firstLine[lid]!)")
+                                      parameters: params, origin: "\(path):\(firstLine[lid]!)",
+                                      parameterLines: parameterLines[lid] ?? [:])
         }
 
         // [Repository] FileSystemDirectory is the directory of the store `file`.
