@@ -55,7 +55,8 @@ import Testing
         #expect(out.contains("keystone-url = https://keystone.example.edu"))
         #expect(out.contains("Email = a@x.edu, b@y.edu"))
         #expect(out.contains("file: type file, directory /srv/files"))
-        #expect(out.contains("cannot read s3 stores"))
+        #expect(out.contains("s3: type s3, bucket dv-bucket-name at https://s3."))
+        #expect(out.contains("credentials from the store's access-key/secret-key"))
         #expect(out.hasSuffix("configuration OK\n"))
     }
 

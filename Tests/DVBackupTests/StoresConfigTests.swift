@@ -52,6 +52,7 @@ import Testing
             dataverse.files.s3.bucket-name = dv-bucket
             dataverse.files.s3.custom-endpoint-url = https://s3.example.edu:9000
             dataverse.files.s3.access-key = AKIAEXAMPLE
+            dataverse.files.s3.secret-key = example-secret
             """))
         let s3 = try #require(s.stores.store(for: "s3"))
         #expect(s3.type == "s3")
@@ -110,7 +111,8 @@ import Testing
     }
 
     @Test func fileSystemDirectoryBecomesStoreFileWhenStoresDoesNotDefineIt() throws {
-        let s = try settings(config(stores: "dataverse.files.s3.type = s3", repository: "FileSystemDirectory = /srv/files"))
+        let s = try settings(config(stores: "dataverse.files.s3.type = s3\ndataverse.files.s3.bucket-name = b\ndataverse.files.s3.access-key = AK\ndataverse.files.s3.secret-key = SK",
+                                    repository: "FileSystemDirectory = /srv/files"))
         let file = try #require(s.stores.store(for: "file"))
         #expect(file.type == "file")
         #expect(file.directory == "/srv/files")

@@ -110,19 +110,20 @@ extension Sandbox {
     }
 }
 
-/// A TCP proxy in front of an S3 server that cuts the connection (RST) after a number of
-/// response bytes: on the first connection only (`once`), or on every one.
+/// A TCP proxy in front of an S3 server that cuts the connection after a number of response
+/// bytes: on the first connection only (`once`), or on every one; or (`slowdown`) answers
+/// the first request with S3's 503 SlowDown itself.
 final class CuttingProxy {
     let port: Int
     private let process: Process
 
-    init(upstreamPort: Int, cutAfter: Int, once: Bool, directory: String) throws {
+    init(upstreamPort: Int, cutAfter: Int, once: Bool, slowDown: Bool = false, directory: String) throws {
         let script = directory + "/cutting-proxy.py"
         try Self.source.write(toFile: script, atomically: true, encoding: .utf8)
         let portFile = directory + "/cutting-proxy-\(UInt32.random(in: 0...UInt32.max)).port"
         process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
-        process.arguments = [script, String(upstreamPort), String(cutAfter), once ? "once" : "always", portFile]
+        process.arguments = [script, String(upstreamPort), String(cutAfter), slowDown ? "slowdown" : once ? "once" : "always", portFile]
         process.standardOutput = FileHandle.nullDevice
         try process.run()
         var found: Int? = nil
@@ -159,6 +160,19 @@ final class CuttingProxy {
             except OSError: pass
             s.close()
         def handle(c):
+            if mode == "slowdown":
+                with lock:
+                    first = state["cut"] == 0
+                    state["cut"] += 1
+                if first:
+                    data = b""
+                    while b"\\r\\n\\r\\n" not in data:
+                        d = c.recv(65536)
+                        if not d: break
+                        data += d
+                    body = b"<?xml version='1.0'?><Error><Code>SlowDown</Code><Message>Please reduce your request rate.</Message></Error>"
+                    c.sendall(b"HTTP/1.1 503 Slow Down\\r\\nContent-Type: application/xml\\r\\nContent-Length: " + str(len(body)).encode() + b"\\r\\nConnection: close\\r\\n\\r\\n" + body)
+                    cut(c); return
             u = socket.create_connection(("127.0.0.1", upstream))
             def up():
                 try:
@@ -174,7 +188,7 @@ final class CuttingProxy {
                     d = u.recv(65536)
                     if not d: break
                     with lock:
-                        armed = mode == "always" or state["cut"] == 0
+                        armed = mode == "always" or (mode == "once" and state["cut"] == 0)
                     if armed and sent + len(d) > cut_after:
                         c.sendall(d[:max(0, cut_after - sent)])
                         with lock: state["cut"] += 1
@@ -382,6 +396,24 @@ struct S3Tests {
         #expect(noCopy)
         #expect(!sandbox.backupTree().contains { $0.contains("dvbackup-partial") }, "\(sandbox.backupTree())")
         _ = once
+    }
+
+    /// 503 SlowDown is retried after a backoff, and the file is copied.
+    @Test func aThrottledRequestIsRetried() throws {
+        let server = try TestS3Server.requireMoto()
+        let sandbox = try Sandbox(seed: 49)
+        let bucket = try server.makeBucket(sandbox)
+        let ds = try sandbox.addDataset()
+        let f = try sandbox.addS3File(server, dataset: ds, bucket: bucket, size: 10_000)
+        let upstream = Int(server.endpoint.split(separator: ":").last!)!
+        let proxy = try CuttingProxy(upstreamPort: upstream, cutAfter: 0, once: true, slowDown: true, directory: sandbox.root)
+        let config = try sandbox.writeConfig(stores: sandbox.s3StoreLines(server, bucket: bucket,
+                                                                          endpoint: "http://127.0.0.1:\(proxy.port)"))
+        let result = try sandbox.dvbackup("run", config: config)
+        #expect(result.code == 0, "\(result.stderr)")
+        #expect(result.stderr.contains("HTTP 503 SlowDown: Please reduce your request rate.; retrying (attempt 2 of 5)"), "\(result.stderr)")
+        #expect(try sandbox.statusRows()[f.id]?.status == "OK")
+        #expect(sandbox.backupBytes(f) == f.bytes ? true : false)
     }
 
     /// Swift's s3api: an access key with ':' (account:user), and a server that insists on

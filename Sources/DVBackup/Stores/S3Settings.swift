@@ -40,6 +40,16 @@ public struct S3Endpoint: Sendable, Equatable {
     }
 
     public var url: String { "\(scheme)://\(authority)\(basePath)" }
+
+    /// Whether the host is an IP address (or localhost), which cannot take a bucket as a
+    /// subdomain: such endpoints are addressed path-style, as the AWS SDKs do.
+    public var hostIsAddress: Bool {
+        if authority.hasPrefix("[") { return true }
+        let host = authority.split(separator: ":").first.map(String.init) ?? authority
+        if host.lowercased() == "localhost" { return true }
+        let parts = host.split(separator: ".", omittingEmptySubsequences: false)
+        return parts.count == 4 && parts.allSatisfy { UInt8($0) != nil }
+    }
 }
 
 /// Why an S3 store's options cannot be used (turned into a `ConfigError` with its key).
@@ -65,7 +75,7 @@ public struct S3StoreSettings: Sendable, Equatable {
     /// HTTPS, one without dots, or the certificate `*.host` cannot match); otherwise the
     /// path style is used, as the AWS SDKs do.
     public var usesVirtualHost: Bool {
-        guard !pathStyle else { return false }
+        guard !pathStyle, !endpoint.hostIsAddress else { return false }
         return S3StoreSettings.isDNSCompatible(bucket) && !(endpoint.scheme == "https" && bucket.contains("."))
     }
 
