@@ -4,7 +4,9 @@
 #   (127.0.0.1:5545, databases dvndb and backupdb), loads a Dataverse 6.x catalog with a small
 #   sample (file bytes in two file stores, including one missing file and one damaged
 #   primary copy), writes a config.ini, and runs dvbackup: check-config, init-db, a dry run,
-#   a run, the copies it made, a second (incremental) run, and status.
+#   a run, the copies it made, a second (incremental) run, and status. The morning report of
+#   each run is mailed to a throwaway SMTP sink (127.0.0.1:3525, scripts/services/start-smtp.sh)
+#   and the first one is printed as it arrived.
 #
 #   bash scripts/demo.sh              DEMO_KEEP=1 bash scripts/demo.sh   (keep the temp dir)
 #
@@ -37,8 +39,13 @@ fi
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/dvbackup-demo.XXXXXX")
 pg_started=0
+smtp_started=0
+SMTP_DEMO_DIR=${SMTP_DEMO_DIR:-/tmp/dvbackup-demo-smtp}
 cleanup() {
   local rc=$?
+  if [ $smtp_started = 1 ]; then
+    SMTP_DIR=$SMTP_DEMO_DIR bash scripts/services/stop-smtp.sh >/dev/null 2>&1 || true
+  fi
   if [ $pg_started = 1 ]; then
     step "Stopping PostgreSQL"
     PG_DIR=$PG_DIR bash scripts/services/stop-postgres.sh || true
@@ -65,6 +72,11 @@ fi
 pg_started=1
 PG_PORT=$PG_PORT PG_DIR=$PG_DIR PG_USER=$PG_USER PG_PASSWORD=$PG_PASSWORD \
   PG_DATABASES="dvndb backupdb" bash scripts/services/start-postgres.sh
+
+step "Starting a throwaway SMTP sink on 127.0.0.1:3525 (it keeps each message in $SMTP_DEMO_DIR/mail)"
+smtp_started=1
+SMTP_DIR=$SMTP_DEMO_DIR SMTP_PLAIN_PORT=3525 SMTP_STARTTLS_PORT=3587 SMTP_SMTPS_PORT=3465 \
+  SMTP_AUTH_PORT=3526 SMTP_REFUSE_PORT=3528 SMTP_DOWN_PORT=3529 bash scripts/services/start-smtp.sh >/dev/null
 
 store=$tmp/files
 store2=$tmp/files-file2
@@ -108,6 +120,8 @@ dataverse.files.file2.directory = $store2
 
 [Notifications]
 Email: admin@example.edu
+SmtpUrl: smtp://127.0.0.1:3525
+Installation: demo.dataverse.example.edu
 EOF
 cat "$config"
 
@@ -151,6 +165,15 @@ if [ -d "$backup" ]; then
   echo "($(find "$backup" -type f | wc -l) files in all)"
 else
   echo "(no backup directory was created)"
+  surprises=$((surprises + 1))
+fi
+
+step "The morning report of the first run, as the SMTP server received it"
+first_mail=$(ls "$SMTP_DEMO_DIR/mail/"*.eml 2>/dev/null | sort | head -n1 || true)
+if [ -n "$first_mail" ]; then
+  tr -d '\r' < "$first_mail" | sed -n '1,60p'
+else
+  echo "(no message arrived)"
   surprises=$((surprises + 1))
 fi
 
