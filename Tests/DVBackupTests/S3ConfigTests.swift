@@ -166,3 +166,18 @@ import Testing
         #expect(try s3.locate(tab).address.hasSuffix("/18b3-tab.orig"))
     }
 }
+
+/// How `SmtpStartTLS` turns into libcurl's TLS use, per server and AUTH.
+@Suite struct SMTPTLSPolicyTests {
+    @Test func optionalSkipsTheLocalMTAAndRequiresTLSForPasswordsElsewhere() {
+        #expect(SMTPConfig(url: "smtp://localhost:25").tlsUse == .none)
+        #expect(SMTPConfig(url: "smtp://127.0.0.1:2525").tlsUse == .none)
+        #expect(SMTPConfig(url: "smtp://[::1]:25").tlsUse == .none)
+        #expect(SMTPConfig(url: "smtp://mail.example.edu:25").tlsUse == .ifOffered)
+        #expect(SMTPConfig(url: "smtp://mail.example.edu:587", user: "u", password: "p").tlsUse == .required)
+        #expect(SMTPConfig(url: "smtp://localhost:587", user: "u", password: "p").tlsUse == .ifOffered)
+        #expect(SMTPConfig(url: "smtp://localhost:25", startTLS: .required).tlsUse == .required)
+        #expect(SMTPConfig(url: "smtp://mail.example.edu:25", startTLS: .off).tlsUse == .none)
+        #expect(SMTPConfig(url: "smtps://mail.example.edu:465", startTLS: .off).tlsUse == .implicit)
+    }
+}

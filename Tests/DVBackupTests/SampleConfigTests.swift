@@ -8,6 +8,22 @@ import Testing
     static let repoRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
         .deletingLastPathComponent().path
 
+    /// The README's ini examples can be pasted: they parse, and no value carries a `; comment`
+    /// (the INI reader, like Python's ConfigParser, has no inline comments).
+    @Test func readmeIniExamplesHaveNoInlineComments() throws {
+        let readme = try String(contentsOfFile: Self.repoRoot + "/README.md", encoding: .utf8)
+        let blocks = readme.components(separatedBy: "```ini\n").dropFirst().map { $0.components(separatedBy: "```")[0] }
+        #expect(!blocks.isEmpty)
+        for block in blocks {
+            let ini = try INIFile(parsing: block, path: "README.md")
+            for section in ini.sections {
+                for e in section.entries {
+                    #expect(!e.value.contains(" ;") && !e.value.contains("\t;"), "README: [\(section.name)] \(e.key) = \(e.value)")
+                }
+            }
+        }
+    }
+
     @Test func configIniSampleLoadsWithoutWarnings() throws {
         let s = try Settings.load(path: Self.repoRoot + "/config.ini.sample")
         #expect(s.warnings.isEmpty, "\(s.warnings)")

@@ -101,7 +101,7 @@ public struct NotificationSettings: Sendable, Equatable {
         }
         if let e = s.entry("SmtpUrl") {
             guard let url = SMTPURL(e.value) else {
-                throw err(e, "'\(e.value)' is not an SMTP URL (write smtp://host:port or smtps://host:port)")
+                throw err(e, "'\(HTTPRequest.redacted(e.value))' is not an SMTP URL (write smtp://host:port or smtps://host:port)")
             }
             if let problem = url.problem { throw err(e, problem) }
             smtpURL = url.normalized

@@ -31,6 +31,31 @@ public struct SMTPConfig: Sendable, Equatable {
         timeoutSeconds = n.timeoutSeconds
     }
 
+    /// How TLS is used on an `smtp://` URL. `optional` means STARTTLS when the server offers
+    /// it, with two exceptions: to a loopback address (the local MTA: the mail does not cross
+    /// the network, and a stock Postfix offers STARTTLS with a self-signed "snakeoil"
+    /// certificate that would fail verification) STARTTLS is not used unless a password is
+    /// sent; and with SmtpUser to any other host, TLS is required, so that a password never
+    /// goes out in the clear.
+    public enum TLSUse: Sendable, Equatable { case implicit, required, ifOffered, none }
+
+    public var tlsUse: TLSUse {
+        if url.lowercased().hasPrefix("smtps://") { return .implicit }
+        switch startTLS {
+        case .required: return .required
+        case .off: return .none
+        case .optional:
+            let loopback = SMTPURL(url).map { SMTPConfig.isLoopback($0.host) } ?? false
+            if user != nil { return loopback ? .ifOffered : .required }
+            return loopback ? .none : .ifOffered
+        }
+    }
+
+    static func isLoopback(_ host: String) -> Bool {
+        let h = host.lowercased().trimmingCharacters(in: CharacterSet(charactersIn: "[]"))
+        return h == "localhost" || h == "::1" || h.hasPrefix("127.")
+    }
+
     /// `host:port`, for messages.
     public var serverLabel: String { SMTPURL(url).map { "\($0.host):\($0.port)" } ?? url }
 
@@ -87,17 +112,16 @@ public final class SMTPClient {
 
         var failed: CURLcode = CURLE_OK
         func set(_ code: CURLcode) { if failed == CURLE_OK && code != CURLE_OK { failed = code } }
-        let implicitTLS = config.url.lowercased().hasPrefix("smtps://")
         set(dv_curl_setopt_string(handle, CURLOPT_URL, config.curlURL))
         set(dv_curl_setopt_string(handle, CURLOPT_PROTOCOLS_STR, "smtp,smtps"))
         set(dv_curl_setopt_long(handle, CURLOPT_NOSIGNAL, 1))
         set(dv_curl_setopt_long(handle, CURLOPT_CONNECTTIMEOUT, Int(min(config.timeoutSeconds, 30))))
         set(dv_curl_setopt_long(handle, CURLOPT_TIMEOUT, Int(config.timeoutSeconds)))
         let useSSL: curl_usessl
-        switch (implicitTLS, config.startTLS) {
-        case (true, _), (false, .required): useSSL = CURLUSESSL_ALL
-        case (false, .optional): useSSL = CURLUSESSL_TRY
-        case (false, .off): useSSL = CURLUSESSL_NONE
+        switch config.tlsUse {
+        case .implicit, .required: useSSL = CURLUSESSL_ALL
+        case .ifOffered: useSSL = CURLUSESSL_TRY
+        case .none: useSSL = CURLUSESSL_NONE
         }
         set(dv_curl_setopt_long(handle, CURLOPT_USE_SSL, Int(useSSL.rawValue)))
         set(dv_curl_setopt_long(handle, CURLOPT_SSL_VERIFYPEER, config.verifyCertificates ? 1 : 0))

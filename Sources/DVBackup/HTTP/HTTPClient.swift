@@ -173,6 +173,11 @@ public final class HTTPClient {
 
     deinit { curl_easy_cleanup(handle) }
 
+    /// The headers of the response being received (inside a `download` closure: those of the
+    /// response whose body this is).
+    public var responseHeaders: HTTPHeaders { current?.headers ?? HTTPHeaders() }
+    private var current: TransferContext?
+
     /// The status of the response being received (inside a `download` closure: the status
     /// of the response whose body this is).
     public var responseStatus: Int {
@@ -293,7 +298,8 @@ public final class HTTPClient {
                     withoutActuallyEscaping(download ?? noSink) { sink in
                         context.source = source
                         context.sink = download == nil ? nil : sink
-                        defer { context.source = nil; context.sink = nil }
+                        current = context
+                        defer { context.source = nil; context.sink = nil; current = nil }
                         return withExtendedLifetime(context) { curl_easy_perform(handle) }
                     }
                 }

@@ -19,15 +19,15 @@ public struct S3Endpoint: Sendable, Equatable {
             rest = rest[r.upperBound...]
         }
         guard scheme == "http" || scheme == "https" else {
-            return .failure(S3ConfigProblem("must be an http:// or https:// URL, not '\(text)'"))
+            return .failure(S3ConfigProblem("must be an http:// or https:// URL, not '\(HTTPRequest.redacted(text))'"))
         }
         if rest.contains("?") || rest.contains("#") || rest.contains("@") {
-            return .failure(S3ConfigProblem("must be a plain endpoint URL (no user, query or fragment), not '\(text)'"))
+            return .failure(S3ConfigProblem("must be a plain endpoint URL (no user, query or fragment), not '\(HTTPRequest.redacted(text))'"))
         }
         let slash = rest.firstIndex(of: "/") ?? rest.endIndex
         let authority = String(rest[..<slash])
         guard !authority.isEmpty, !authority.contains(" ") else {
-            return .failure(S3ConfigProblem("has no host: '\(text)'"))
+            return .failure(S3ConfigProblem("has no host: '\(HTTPRequest.redacted(text))'"))
         }
         var path = String(rest[slash...])
         while path.hasSuffix("/") { path.removeLast() }

@@ -72,6 +72,9 @@ public final class S3Store: SourceStore, Sendable {
                         if !decided {
                             decided = true
                             skip = resumingAt > 0 && client.responseStatus == 200 ? resumingAt : 0
+                            // The object's version, known from the first byte: a resumed read
+                            // must be of the same one (If-Match).
+                            if etag == nil { etag = client.responseHeaders["ETag"] }
                         }
                         var chunk = bytes
                         if skip > 0 {
