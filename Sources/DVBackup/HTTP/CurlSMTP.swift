@@ -45,15 +45,10 @@ public struct SMTPConfig: Sendable, Equatable {
         case .required: return .required
         case .off: return .none
         case .optional:
-            let loopback = SMTPURL(url).map { SMTPConfig.isLoopback($0.host) } ?? false
+            let loopback = SMTPURL(url).map { isLoopbackHost($0.host) } ?? false
             if user != nil { return loopback ? .ifOffered : .required }
             return loopback ? .none : .ifOffered
         }
-    }
-
-    static func isLoopback(_ host: String) -> Bool {
-        let h = host.lowercased().trimmingCharacters(in: CharacterSet(charactersIn: "[]"))
-        return h == "localhost" || h == "::1" || h.hasPrefix("127.")
     }
 
     /// `host:port`, for messages.

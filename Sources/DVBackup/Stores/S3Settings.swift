@@ -109,24 +109,11 @@ public struct S3StoreSettings: Sendable, Equatable {
 }
 
 /// AWS's URI encoding (SigV4): only `A-Za-z0-9-_.~` stay as they are, everything else is
-/// %XX of its UTF-8 bytes, in upper-case hex; `/` stays in object keys.
+/// %XX of its UTF-8 bytes, in upper-case hex; `/` stays in object keys. That is RFC 3986's
+/// unreserved set, so `URLEncoding` does it.
 public enum S3URI {
     public static func encode(_ text: String, keepSlash: Bool) -> String {
-        var out = ""
-        out.reserveCapacity(text.utf8.count)
-        for byte in text.utf8 {
-            switch byte {
-            case UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "a")...UInt8(ascii: "z"),
-                 UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "-"), UInt8(ascii: "_"),
-                 UInt8(ascii: "."), UInt8(ascii: "~"):
-                out.unicodeScalars.append(Unicode.Scalar(byte))
-            case UInt8(ascii: "/") where keepSlash:
-                out.append("/")
-            default:
-                out += String(format: "%%%02X", byte)
-            }
-        }
-        return out
+        keepSlash ? URLEncoding.path(text) : URLEncoding.queryComponent(text)
     }
 
     /// The query in the form SigV4 signs: names and values encoded, sorted by name (then

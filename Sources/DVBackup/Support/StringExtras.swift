@@ -49,3 +49,10 @@ public func formatDecimal(_ value: Double, places: Int) -> String {
     while f.count < places { f = "0" + f }
     return sign + String(whole) + "." + f
 }
+
+/// Whether `host` names this machine: `localhost`, `ip6-localhost`, `127.x.y.z` or `::1`
+/// (also in brackets, as URLs write it).
+func isLoopbackHost(_ host: String) -> Bool {
+    let h = host.lowercased().trimmingCharacters(in: CharacterSet(charactersIn: "[]"))
+    return h == "localhost" || h == "ip6-localhost" || h == "::1" || h.hasPrefix("127.")
+}
