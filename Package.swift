@@ -21,16 +21,32 @@ let package = Package(
                        providers: [.apt(["libpq-dev"]), .brew(["libpq"])]),
         .systemLibrary(name: "CLibCrypto", pkgConfig: "libcrypto",
                        providers: [.apt(["libssl-dev"]), .brew(["openssl@3"])]),
-        .systemLibrary(name: "CLibSSH2", pkgConfig: "libssh2",
-                       providers: [.apt(["libssh2-1-dev"]), .brew(["libssh2"])]),
+        // libssh2's headers only: the library itself is linked statically by CSSHCipher.
+        .systemLibrary(name: "CLibSSH2", providers: [.apt(["libssh2-1-dev"]), .brew(["libssh2"])]),
         .systemLibrary(name: "CCurl", pkgConfig: "libcurl",
                        providers: [.apt(["libcurl4-openssl-dev"]), .brew(["curl"])]),
         // Typed wrappers around the variadic curl_easy_setopt/getinfo.
         .target(name: "CCurlShim", dependencies: ["CCurl"]),
+        // libssh2 1.10 encrypts one 16-byte block per OpenSSL call. It is linked statically,
+        // with its three cipher calls wrapped (`ld --wrap`, which reaches only the objects of
+        // this link, never libcurl's or libpq's TLS), so that AES-CTR draws its keystream in
+        // 8 KiB batches: see Sources/CSSHCipher/include/CSSHCipher.h.
+        .target(
+            name: "CSSHCipher",
+            dependencies: ["CLibCrypto"],
+            linkerSettings: [
+                .linkedLibrary(":libssh2.a", .when(platforms: [.linux])),
+                .linkedLibrary("ssh2", .when(platforms: [.macOS])),
+                .linkedLibrary("z", .when(platforms: [.linux])),
+                .linkedLibrary("crypto"),
+                .unsafeFlags(["-Xlinker", "--wrap=EVP_CipherInit", "-Xlinker", "--wrap=EVP_Cipher",
+                              "-Xlinker", "--wrap=EVP_CIPHER_CTX_free"], .when(platforms: [.linux])),
+            ]
+        ),
         .target(
             name: "DVBackup",
             dependencies: [
-                "CLibPQ", "CLibCrypto", "CLibSSH2", "CCurl", "CCurlShim",
+                "CLibPQ", "CLibCrypto", "CLibSSH2", "CSSHCipher", "CCurl", "CCurlShim",
                 .product(name: "Logging", package: "swift-log"),
             ],
             resources: [.embedInCode("Status/sql")],
@@ -47,7 +63,7 @@ let package = Package(
         ),
         .testTarget(
             name: "DVBackupTests",
-            dependencies: ["DVBackup"],
+            dependencies: ["DVBackup", "CSSHCipher", "CLibCrypto"],
             path: "Tests/DVBackupTests",
             swiftSettings: strict
         ),

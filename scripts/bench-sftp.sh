@@ -20,7 +20,11 @@
 # the start, followed by a SETTLE pause). The source is read into the page cache and `sync`
 # runs before every timed command; every copy is checked afterwards (file count, and MD5 of
 # every file against the source, read locally: same machine), untimed.
-# Timing: /usr/bin/time (wall seconds, peak RSS of the timed process tree's largest process).
+# Timing: /usr/bin/time (wall seconds, peak RSS of the timed process tree's largest process,
+# client CPU seconds = user + sys of the timed process tree); server CPU seconds = what the
+# sshd session processes (with internal-sftp and the remote checksum commands) used, read
+# from the listener's reaped-children times in /proc (on 2 shared cores, wall time is at best
+# (client + server CPU) / 2).
 # Prints the medians, the ratios dvbackup/rclone and dvbackup/(sftp+md5sum), and the targets:
 # small set in at most 1/3 of rclone's time, big file in no more than rclone's time,
 # dvbackup's peak RSS under 64 MB.
@@ -28,7 +32,7 @@
 #   bash scripts/bench-sftp.sh                       (about 20-30 min at full size)
 #   BIG_MIB=64 SMALL_FILES=500 RUNS=1 SETTLE=0 bash scripts/bench-sftp.sh   (a quick check)
 #
-# Knobs: RUNS (default 3), BIG_MIB (default 2048), SMALL_FILES (default 10000), SETS
+# Knobs: TOOLS (default "dvbackup rclone sftp"), RUNS (default 3), BIG_MIB (default 2048), SMALL_FILES (default 10000), SETS
 # (default "small big"), SETTLE (default 65: seconds to wait after deleting old copies),
 # PG_PORT (5571), PG_DIR (/tmp/dvbackup-bench-sftp-pg), SSHD_PORT (2223), SSHD_DIR
 # (/tmp/dvbackup-bench-sshd), DVBACKUP (binary to measure, default .build/release/dvbackup,
@@ -44,6 +48,7 @@ RUNS=${RUNS:-3}
 BIG_MIB=${BIG_MIB:-2048}
 SMALL_FILES=${SMALL_FILES:-10000}
 SETS=${SETS:-small big}
+TOOLS=${TOOLS:-dvbackup rclone sftp}
 SETTLE=${SETTLE:-65}
 PG_PORT=${PG_PORT:-5571}
 PG_DIR=${PG_DIR:-/tmp/dvbackup-bench-sftp-pg}
@@ -108,6 +113,7 @@ cleanup() {
   fi
   if [ $ssh_started = 1 ]; then
     SSHD_DIR=$SSHD_DIR SSHD_PORT=$SSHD_PORT bash scripts/services/stop-sshd.sh >&2 || true
+    [ -z "${cg:-}" ] || rmdir "$cg" 2>/dev/null || true
   fi
   if [ $pg_started = 1 ]; then
     PG_DIR=$PG_DIR bash scripts/services/stop-postgres.sh >&2 || true
@@ -131,6 +137,7 @@ sshv() { sed -n "s/^$1=//p" "$work/sshd.env" | head -n1; }
 ruser=$(sshv SSH_USER)
 rbase=$(sshv SSH_BACKUP_DIR)
 key=$(sshv SSH_KEY)
+sshd_pid=$(sshv SSHD_PID)
 known=$(sshv SSH_KNOWN_HOSTS)
 rgroup=$(id -gn "$ruser")
 SSH_OPTS=(-F /dev/null -o BatchMode=yes -o IdentitiesOnly=yes -o IdentityAgent=none -i "$key"
@@ -281,14 +288,35 @@ EOF
 
 warm() { find "$work/$1-store" -type f -exec cat {} + > /dev/null; }
 
-# timed OUT CMD...: GNU time -> OUT.time ("secs KB"), exit code -> OUT.rc, stderr -> OUT.log
+# server_ticks: CPU time (in 1/100 s) of the sshd listener's cgroup (cgroup v1 cpuacct: every
+# session process, internal-sftp, the remote checksum commands), or else the listener's reaped
+# children (which misses session processes whose parent did not wait for them)
+cg=/sys/fs/cgroup/cpuacct/dvbackup-bench-sshd-$SSHD_PORT
+if mkdir -p "$cg" 2>/dev/null && echo "$sshd_pid" > "$cg/cgroup.procs" 2>/dev/null; then
+  server_ticks() { echo $(( $(cat "$cg/cpuacct.usage") / 10000000 )); }
+else
+  cg=""
+  server_ticks() { awk -v hz="$(getconf CLK_TCK)" '{ printf "%d\n", ($16 + $17) * 100 / hz }' "/proc/$sshd_pid/stat"; }
+fi
+tick_hz=100
+
+# timed OUT CMD...: GNU time -> OUT.time ("secs KB client_cpu server_cpu"), exit code -> OUT.rc,
+# stderr -> OUT.log
 timed() {
   local out=$1; shift
-  local rc=0
-  /usr/bin/time -f '%e %M' -o "$out.time" "$@" >"$out.out" 2>"$out.log" || rc=$?
+  local rc=0 before after
+  before=$(server_ticks)
+  /usr/bin/time -f '%e %M %U %S' -o "$out.time" "$@" >"$out.out" 2>"$out.log" || rc=$?
+  # the session processes exit just after the client: wait (up to 10 s) until all are reaped
+  for _ in $(seq 100); do pgrep -P "$sshd_pid" >/dev/null || break; sleep 0.1; done
+  after=$(server_ticks)
+  awk -v b="$before" -v a="$after" -v hz="$tick_hz" 'END { printf "%s %s %.2f %.2f\n", $1, $2, $3 + $4, (a - b) / hz }' "$out.time" > "$out.time.2"
+  mv "$out.time.2" "$out.time"
   echo "$rc" > "$out.rc"
   return 0
 }
+wall_rss() { awk '{ print $1, $2 }' "$1.time"; }
+cpu() { awk '{ print $3, $4 }' "$1.time"; }
 
 # check_copy SET DIR: "ok" when DIR holds exactly the set's files with the right MD5s
 check_copy() {
@@ -306,7 +334,9 @@ for s in $SETS; do
   # Does this binary take StorageType ssh at all? (check-config: exit 2 = configuration refused)
   write_config "$work/check-$s.ini" "$s" "${s}_probe" "$rroot/$s"
   dvb_ok=1
-  if ! "$DVBACKUP" check-config --config "$work/check-$s.ini" >/dev/null 2>"$work/check-$s.log"; then
+  wants() { case " $TOOLS " in *" $1 "*) return 0 ;; *) return 1 ;; esac; }
+  wants dvbackup || dvb_ok=0
+  if [ $dvb_ok = 1 ] && ! "$DVBACKUP" check-config --config "$work/check-$s.ini" >/dev/null 2>"$work/check-$s.log"; then
     dvb_ok=0
     dvb_unavailable=$(grep -m1 -iE 'error' "$work/check-$s.log" | sed 's/^.*\[ERROR\] //' || true)
     say "[$s] (a) dvbackup refuses the SFTP configuration (exit 2): ${dvb_unavailable:-see $work/check-$s.log}"
@@ -333,19 +363,22 @@ for s in $SETS; do
       elif [ "$rc" != 0 ]; then
         say "[$s] (a) dvbackup exited $rc:"; tail -n 5 "$work/$s-dvbackup-$i.log" >&2
       fi
-      echo "$s dvbackup $i $(cat "$work/$s-dvbackup-$i.time" | tail -n1) $rc $(check_copy "$s" "$d" | tr ' ' '_')" >> "$work/results"
+      echo "$s dvbackup $i $(wall_rss "$work/$s-dvbackup-$i") $rc $(check_copy "$s" "$d" | tr ' ' '_') $(cpu "$work/$s-dvbackup-$i")" >> "$work/results"
       if [ "$s" = big ]; then rm -rf "$d"; sync; fi
     fi
     # (b) rclone copy, verified by remote md5sum
+    if wants rclone; then
     d=$rroot/$s/rclone-$i
     warm "$s"; sync
     say "[$s] run $i/$RUNS (b) rclone copy --transfers 4"
     timed "$work/$s-rclone-$i" rclone --config "$work/rclone.conf" copy --transfers 4 "$work/$s-store" "bench:$d"
     rc=$(cat "$work/$s-rclone-$i.rc")
     [ "$rc" = 0 ] || { say "[$s] (b) rclone exited $rc:"; tail -n 5 "$work/$s-rclone-$i.log" >&2; }
-    echo "$s rclone $i $(tail -n1 "$work/$s-rclone-$i.time") $rc $(check_copy "$s" "$d" | tr ' ' '_')" >> "$work/results"
+    echo "$s rclone $i $(wall_rss "$work/$s-rclone-$i") $rc $(check_copy "$s" "$d" | tr ' ' '_') $(cpu "$work/$s-rclone-$i")" >> "$work/results"
     if [ "$s" = big ]; then rm -rf "$d"; sync; fi
+    fi
     # (c) sftp put -r + one remote md5sum pass, timed together
+    if wants sftp; then
     d=$rroot/$s/sftp-$i
     warm "$s"; sync
     say "[$s] run $i/$RUNS (c) sftp put -r + ssh find -exec md5sum"
@@ -363,8 +396,9 @@ for s in $SETS; do
                                     <(LC_ALL=C sort "$work/$s.md5") >/dev/null; then
       chk="BAD: remote md5sum output differs from the source"
     fi
-    echo "$s sftp $i $(tail -n1 "$work/$s-sftp-$i.time") $rc $(echo "$chk" | tr ' ' '_')" >> "$work/results"
+    echo "$s sftp $i $(wall_rss "$work/$s-sftp-$i") $rc $(echo "$chk" | tr ' ' '_') $(cpu "$work/$s-sftp-$i")" >> "$work/results"
     if [ "$s" = big ]; then rm -rf "$d"; sync; fi
+    fi
   done
 done
 
@@ -384,14 +418,14 @@ awk -v files_small="${set_files[small]:-0}" -v bytes_small="${set_bytes[small]:-
     return (n % 2) ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2
   }
   { key = $1 SUBSEP $2; runs[key]++
-    if ($6 == 0) { secs[key] = secs[key] " " $4; kb[key] = kb[key] " " $5; okruns[key]++ }
+    if ($6 == 0) { secs[key] = secs[key] " " $4; kb[key] = kb[key] " " $5; ccpu[key] = ccpu[key] " " $8; scpu[key] = scpu[key] " " $9; okruns[key]++ }
     if ($7 != "ok") bad[key] = bad[key] " run" $3 ":" $6 "/" $7
     if ($6 != 0) fails[key]++ }
   END {
     label["dvbackup"] = "(a) dvbackup run (SshConnections 4)"
     label["rclone"] = "(b) rclone copy --transfers 4"
     label["sftp"] = "(c) sftp put -r + remote md5sum"
-    printf "%-6s %-38s %5s %10s %12s %14s %10s\n", "set", "tool", "runs", "wall (s)", "throughput", "peak RSS (MB)", "copies"
+    printf "%-6s %-38s %5s %10s %12s %14s %10s %16s\n", "set", "tool", "runs", "wall (s)", "throughput", "peak RSS (MB)", "copies", "CPU s cli+srv"
     ns = split(sets, S, " ")
     for (k = 1; k <= ns; k++) {
       s = S[k]; nf = (s == "small") ? files_small : files_big; nb = (s == "small") ? bytes_small : bytes_big
@@ -402,7 +436,7 @@ awk -v files_small="${set_files[small]:-0}" -v bytes_small="${set_bytes[small]:-
         med[key] = m; rss[key] = r
         if (m < 0) { printf "%-6s %-38s %5d %10s %12s %14s %10s\n", s, label[tool], runs[key], "failed", "-", "-", "exit!=0"; continue }
         tp = (s == "small") ? sprintf("%.0f files/s", nf / m) : sprintf("%.0f MB/s", nb / 1e6 / m)
-        printf "%-6s %-38s %5d %10.2f %12s %14.1f %10s\n", s, label[tool], okruns[key], m, tp, r / 1024, (key in bad) ? "BAD" : "ok"
+        printf "%-6s %-38s %5d %10.2f %12s %14.1f %10s %16s\n", s, label[tool], okruns[key], m, tp, r / 1024, (key in bad) ? "BAD" : "ok", sprintf("%.1f+%.1f", median(ccpu[key]), median(scpu[key]))
       }
     }
     print ""
@@ -434,7 +468,7 @@ awk -v files_small="${set_files[small]:-0}" -v bytes_small="${set_bytes[small]:-
     for (key in bad) { split(key, kk, SUBSEP); printf "\nWARNING: %s %s:%s\n", kk[1], kk[2], bad[key] }
   }' "$work/results"
 echo
-echo "raw (set tool run wall_s peak_rss_kb exit copy_check):"
+echo "raw (set tool run wall_s peak_rss_kb exit copy_check client_cpu_s server_cpu_s):"
 sed 's/^/  /' "$work/results"
 # exit 0 when every run that was made exited 0 and left a correct copy (dvbackup refusing ssh
 # is reported above, not an error of the benchmark)

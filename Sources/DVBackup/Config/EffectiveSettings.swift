@@ -33,7 +33,7 @@ public struct EffectiveSettings {
             out.line("  SshPrivateKeyPassphraseEnv = \(ssh.passphraseEnv.map { "\($0) (its value: ***)" } ?? "(not set: the key has no passphrase)")")
             out.line("  SshKnownHosts = \(ssh.knownHosts)")
             out.line("  SshConnections = \(ssh.connections)")
-            out.line("  SshHashDuringUpload = \(ssh.hashDuringUpload.map { $0 ? "yes" : "no" } ?? "auto (\(isLoopbackHost(ssh.host) ? "no: the server is this machine" : "yes"))")")
+            out.line("  SshHashDuringUpload = \(ssh.hashDuringUpload.map { $0 ? "yes" : "no" } ?? "yes (default)")")
         }
         out.line("  IncrementalOverlap = \(DurationParser.format(s.backup.incrementalOverlapSeconds)) (\(s.backup.incrementalOverlapSeconds) s)")
         out.line("  LogLevel = \(s.backup.logLevel.rawValue)")

@@ -1,4 +1,5 @@
 internal import CLibSSH2
+internal import CSSHCipher
 import Foundation
 
 /// How to reach and log in to an SSH server.
@@ -44,6 +45,11 @@ public struct SSHConnectionConfig: Sendable, Equatable {
 /// Calls `libssh2_init` once, before any session exists.
 enum LibSSH2 {
     static let initialized: Bool = { libssh2_init(0) == 0 }()
+    /// The library's version, e.g. `1.10.0`.
+    static var version: String { libssh2_version(0).map { String(cString: $0) } ?? "?" }
+    /// Bytes whose AES-CTR keystream came from the 8 KiB batches of CSSHCipher (zero when the
+    /// link-time wrap is missing or no AES-CTR was negotiated).
+    static var batchedCipherBytes: UInt64 { dv_ctr_batched_bytes() }
 }
 
 /// One SSH connection (a socket and a `LIBSSH2_SESSION`), authenticated, with the server's
@@ -84,6 +90,14 @@ public final class SSHSession {
         checkedHostKey = key
         try KnownHosts.verify(key, config: config, session: session)
         try authenticate()
+    }
+
+    /// The negotiated cipher and MAC, client to server (e.g. `aes128-ctr`, `hmac-sha2-256`).
+    public var cipher: String { method(LIBSSH2_METHOD_CRYPT_CS) }
+    public var mac: String { method(LIBSSH2_METHOD_MAC_CS) }
+
+    private func method(_ type: Int32) -> String {
+        libssh2_session_methods(handle, type).map { String(cString: $0) } ?? "?"
     }
 
     deinit {

@@ -44,11 +44,11 @@ public final class SFTPTarget: BackupTarget, Sendable {
         self.reconnectDelays = reconnectDelays
     }
 
-    /// Whether the server hashes large copies while they are written. It runs on the
-    /// server's CPUs in parallel with the upload, which pays off when the server is another
-    /// machine; on a loopback server the two share the same cores and the overlap only
-    /// competes with the encryption (measured on 2 cores: 2 GiB in 13.5 s instead of 11.8 s).
-    var hashWhileWriting: Bool { hashDuringUpload ?? !isLoopbackHost(connection.host) }
+    /// Whether the server hashes large copies while they are written, in parallel with the
+    /// upload, rather than after it (SshHashDuringUpload, default yes). On a loopback server
+    /// the two share the same cores and it still pays (measured on 2 cores: 2 GiB in 9.9-10.5 s
+    /// instead of 11.0 s), because the hash and the flush no longer wait for the last byte.
+    var hashWhileWriting: Bool { hashDuringUpload ?? true }
     let hashDuringUpload: Bool?
 
 
@@ -76,7 +76,8 @@ public final class SFTPTarget: BackupTarget, Sendable {
             }
             let mode = Self.detectProof(session)
             proofMode.withLock { $0 = mode }
-            logger.info("connected to \(connection.display) (host key \(session.hostKey.typeName) \(session.hostKey.fingerprint)); copies are proven by \(mode.rawValue)")
+            logger.info("connected to \(connection.display) (host key \(session.hostKey.typeName) \(session.hostKey.fingerprint), \(session.cipher) with \(session.mac)); copies are proven by \(mode.rawValue)")
+            logger.debug("libssh2 \(LibSSH2.version), linked statically; AES-CTR keystream drawn in 8 KiB batches: \(LibSSH2.batchedCipherBytes) bytes so far")
         } catch let e as TargetUnavailable {
             throw e
         } catch let e as HostKeyRejected {
@@ -237,7 +238,9 @@ final class SFTPTargetSession: TargetSession {
         script += "wait\n"
         let output: (stdout: String, stderr: String, status: Int32)
         do throws(FileFailure) {
+            let started = MonotonicClock.now()
             output = try runRemote(script)
+            target.logger.debug("the server hashed and flushed \(items.count) cop\(items.count == 1 ? "y" : "ies") in \(formatDecimal(MonotonicClock.now() - started, places: 2)) s")
             if output.stdout.contains("dvbackup-sync-failed") {
                 let sftp = try client()
                 for item in items {
@@ -438,12 +441,14 @@ final class SFTPUpload: TargetUpload {
     /// it is written.
     func openLanes(_ count: Int, algorithm: ChecksumAlgorithm, blockSize: Int) -> [any UploadLane] {
         var lanes: [any UploadLane] = []
+        lanesStarted = MonotonicClock.now()
         for _ in 0..<count {
             guard let ssh = try? SSHSession(session.target.connection),
                   let sftp = try? SFTPClient(session: ssh),
                   let file = try? sftp.openForWriting(temporaryPath, truncate: false) else { break }
             lanes.append(SFTPLane(file: file, sftp: sftp))
         }
+        laneCount = lanes.count
         if !lanes.isEmpty, session.target.proof == .remoteCommand, session.target.hashWhileWriting {
             stream = RemoteHashStream(connection: session.target.connection, path: temporaryPath,
                                       algorithm: algorithm, blockSize: blockSize)
@@ -453,7 +458,11 @@ final class SFTPUpload: TargetUpload {
 
     func writtenPrefix(blocks: UInt64) { stream?.written(blocks: blocks) }
 
+    private var lanesStarted = 0.0
+    private var laneCount = 0
+
     func lanesFinished() {
+        session.target.logger.debug("\(temporaryPath) written through \(laneCount) connections in \(formatDecimal(MonotonicClock.now() - lanesStarted, places: 2)) s (AES-CTR keystream batched for \(LibSSH2.batchedCipherBytes) bytes so far)")
         guard let stream else { return }
         streamedDigest = stream.finish()
         self.stream = nil
@@ -473,7 +482,9 @@ final class SFTPUpload: TargetUpload {
 
 /// Hashes a large copy on the server while it is written: a script on its own session
 /// reads each block once the client reports it completely written (all lanes' writes up to
-/// it acknowledged) and pipes the blocks, in order, into one md5sum/sha*sum.
+/// it acknowledged) and pipes the blocks, in order, into one md5sum/sha*sum. After each
+/// stretch it starts flushing the copy to disk in the background (`sync -d`, one at a time),
+/// so that the final flush before the rename finds little left to write.
 ///
 /// `@unchecked Sendable`: `result` is written by the stream's thread before it signals
 /// `finished` and read only after waiting for it.
@@ -481,13 +492,23 @@ final class RemoteHashStream: @unchecked Sendable {
     private let progress = BlockingQueue<UInt64>(capacity: 4096)
     private let finished = DispatchSemaphore(value: 0)
     private var result: Result<String, FileFailure> = .failure(FileFailure(.failVerify, "the server's hash was not received"))
+    /// Progress goes to the server every `step` blocks (each message starts one `dd` there).
+    private let step: UInt64
+    /// (blocks reported by the lanes, blocks announced to the server)
+    private let frontier = Mutex<(written: UInt64, announced: UInt64)>((0, 0))
+    /// The server reads at least this much per `dd`.
+    static let announceBytes = 64 << 20
 
     init(connection: SSHConnectionConfig, path: String, algorithm: ChecksumAlgorithm, blockSize: Int) {
+        step = UInt64(max(1, Self.announceBytes / blockSize))
         let progress = self.progress
         let script = """
-            f=$1; d=0
+            f=$1; d=0; s=
             { while read k; do
-                if [ "$k" -gt "$d" ]; then dd if="$f" bs=\(blockSize) skip=$d count=$((k - d)) 2>/dev/null || exit 1; d=$k; fi
+                if [ "$k" -gt "$d" ]; then
+                  dd if="$f" bs=\(blockSize) skip=$d count=$((k - d)) 2>/dev/null || exit 1; d=$k
+                  if [ -z "$s" ] || ! kill -0 "$s" 2>/dev/null; then sync -d -- "$f" >/dev/null 2>&1 & s=$!; fi
+                fi
               done; } | \(algorithm.coreutilsCommand)
             """
         let command = "sh -c " + shellQuote(script) + " sh " + shellQuote(path)
@@ -520,10 +541,24 @@ final class RemoteHashStream: @unchecked Sendable {
         }
     }
 
-    func written(blocks: UInt64) { progress.put(blocks) }
+    func written(blocks: UInt64) {
+        let announce: UInt64? = frontier.withLock { f in
+            f.written = max(f.written, blocks)
+            guard f.written >= f.announced + step else { return nil }
+            f.announced = f.written
+            return f.written
+        }
+        if let announce { progress.put(announce) }
+    }
 
-    /// Waits for the server's digest; the last block count sent must cover the copy.
+    /// Waits for the server's digest, once the whole copy has been announced.
     func finish() -> Result<String, FileFailure> {
+        let last: UInt64? = frontier.withLock { f in
+            guard f.written > f.announced else { return nil }
+            f.announced = f.written
+            return f.written
+        }
+        if let last { progress.put(last) }
         progress.close()
         finished.wait()
         return result
