@@ -51,7 +51,7 @@ struct SFTPTests {
         let config = try s.writeSSHConfig(backupDirectory: remote)
         let r = try s.dvbackup("run", config: config)
         #expect(r.code == 0, "\(r.stdout)\n\(r.stderr)")
-        #expect(r.stderr.contains("copies are proven by the server's checksum command"))
+        #expect(r.stderr.contains("copies are proven by the server's checksum command and published by posix-rename@openssh.com"))
         let rows = try s.statusRows()
         for f in files {
             #expect(bytes(local, f) == f.bytes, "the copy of datafile \(f.id) on the server holds the source bytes")
@@ -173,13 +173,43 @@ struct SFTPTests {
         #expect(bytes(local, good) == good.bytes)
     }
 
+    /// A large file goes through several connections while the server hashes it as it is
+    /// written: a lying md5sum there is caught just the same, and a good copy survives.
+    @Test func aLyingChecksumCommandCatchesALargeFileHashedAsItIsWritten() throws {
+        try TestSSH.requireServer()
+        let s = try Sandbox(seed: 74)
+        let ds = try s.addDataset(authority: "10.5072", identifier: "FK2/LIARBIG")
+        let size = 260 << 20
+        let random = try #require(FileHandle(forReadingAtPath: "/dev/urandom"))
+        let big = try s.addFile(dataset: ds, bytes: [UInt8](random.readData(ofLength: size)), checksumType: .md5)
+        let (remote, local) = try s.remoteDirectory(account: TestSSH.liarUser, serverRoot: TestSSH.liarBackupDir, localRoot: TestSSH.liarBackupDir)
+        let finalPath = local + "/" + big.relativePath
+        try FileManager.default.createDirectory(atPath: (finalPath as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+        _ = FileManager.default.createFile(atPath: finalPath, contents: Data("an older copy".utf8))
+        chownTree(local, to: TestSSH.liarUser)
+        let r = try s.dvbackup("run", "--log-level", "debug", config: try s.writeSSHConfig(user: TestSSH.liarUser, backupDirectory: remote))
+        #expect(r.code == 1, "\(r.stdout)\n\(r.stderr)")
+        let row = try #require(try s.statusRows()[big.id])
+        #expect(row.status == "FAIL_VERIFY")
+        #expect(row.lastError?.contains("the server's md5sum printed") == true, "\(row.lastError ?? "")")
+        #expect(row.lastError?.contains("as it was written") == true, "\(row.lastError ?? "")")
+        #expect(tree(local) == [big.relativePath], "no temporary file left")
+        #expect(FileManager.default.contents(atPath: finalPath) == Data("an older copy".utf8), "what was under the final name is untouched")
+    }
+
     @Test func aChrootedSFTPOnlyAccountIsProvenByReadingBack() throws {
         let (s, files, remote, local) = try world(seed: 68, count: 4, account: TestSSH.chrootUser,
                                                   serverRoot: TestSSH.chrootBackupDir,
                                                   localRoot: TestSSH.chrootRoot + TestSSH.chrootBackupDir)
+        // A truncated copy already under one final name: this server does not offer
+        // posix-rename, so the proven copy replaces it by removing it first.
+        let stale = local + "/" + files[1].relativePath
+        try FileManager.default.createDirectory(atPath: (stale as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+        _ = FileManager.default.createFile(atPath: stale, contents: Data(files[1].bytes.prefix(10)))
+        chownTree(local, to: TestSSH.chrootUser)
         let r = try s.dvbackup("run", config: try s.writeSSHConfig(user: TestSSH.chrootUser, backupDirectory: remote))
         #expect(r.code == 0, "\(r.stdout)\n\(r.stderr)")
-        #expect(r.stderr.contains("copies are proven by reading the copy back over SFTP"))
+        #expect(r.stderr.contains("copies are proven by reading the copy back over SFTP and published by SFTP rename (the server offers no posix-rename@openssh.com)"))
         let rows = try s.statusRows()
         for f in files {
             #expect(rows[f.id]?.status == "OK")

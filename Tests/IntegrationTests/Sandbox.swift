@@ -65,6 +65,8 @@ enum TestSSH {
         e["SSHD_DIR"] = dir
         e["SSHD_PORT"] = String(port)
         e["SSHD_KEEP"] = "1"
+        // As scripts/test-servers.sh starts it: a stock server's refusal of SHA-1 RSA logins.
+        e["SSHD_ACCEPT_SSH_RSA"] = "0"
         p.environment = e
         p.standardOutput = FileHandle.nullDevice
         try p.run()

@@ -70,13 +70,29 @@ public final class SFTPTarget: BackupTarget, Sendable {
             do {
                 let f = try sftp.openForWriting(probe)
                 try f.close()
-                try sftp.remove(probe)
             } catch {
                 throw TargetUnavailable("the backup directory \(root) on \(connection.display) is not writable: \(error)")
             }
+            // Which rename publishes the copies: posix-rename, where the server both offers
+            // it and allows it.
+            var rename = "published by SFTP rename (the server offers no posix-rename@openssh.com)"
+            var leftOver = probe
+            if let channel = try? SFTPExtensionChannel(session: session), channel.offersPosixRename {
+                let renamed = probe + ".renamed"
+                switch try? channel.posixRename([(probe, renamed)]).first {
+                case .some(.none):
+                    leftOver = renamed
+                    rename = "published by posix-rename@openssh.com (an atomic replace)"
+                case .some(.some(let refusal)):
+                    rename = "published by SFTP rename (the server refuses posix-rename@openssh.com: \(refusal.text))"
+                case .none:
+                    break
+                }
+            }
+            try? sftp.remove(leftOver)
             let mode = Self.detectProof(session)
             proofMode.withLock { $0 = mode }
-            logger.info("connected to \(connection.display) (host key \(session.hostKey.typeName) \(session.hostKey.fingerprint), \(session.cipher) with \(session.mac)); copies are proven by \(mode.rawValue)")
+            logger.info("connected to \(connection.display) (host key \(session.hostKey.typeName) \(session.hostKey.fingerprint), \(session.cipher) with \(session.mac)); copies are proven by \(mode.rawValue) and \(rename)")
             logger.debug("libssh2 \(LibSSH2.version), linked statically; AES-CTR keystream drawn in 8 KiB batches: \(LibSSH2.batchedCipherBytes) bytes so far")
         } catch let e as TargetUnavailable {
             throw e
@@ -105,6 +121,9 @@ final class SFTPTargetSession: TargetSession {
     let target: SFTPTarget
     private var ssh: SSHSession?
     private var sftp: SFTPClient?
+    /// The channel for posix-rename: `.none` not tried yet on this connection, `.some(nil)`
+    /// not available.
+    private var extensions: SFTPExtensionChannel??
 
     init(target: SFTPTarget) { self.target = target }
 
@@ -145,6 +164,7 @@ final class SFTPTargetSession: TargetSession {
     /// re-established for the next file.
     func failure(_ status: BackupStatus, _ error: SSHError) -> FileFailure {
         if error.connectionLost {
+            extensions = nil
             sftp = nil
             ssh = nil
         }
@@ -154,6 +174,16 @@ final class SFTPTargetSession: TargetSession {
     func remoteSession() throws(FileFailure) -> SSHSession {
         _ = try client()
         return ssh!
+    }
+
+    /// The posix-rename channel of this connection, or nil where the server offers none.
+    func posixRenameChannel() throws(FileFailure) -> SFTPExtensionChannel? {
+        let session = try remoteSession()
+        if let known = extensions { return known }
+        let channel = try? SFTPExtensionChannel(session: session)
+        let usable = channel?.offersPosixRename == true ? channel : nil
+        extensions = .some(usable)
+        return usable
     }
 
     // MARK: uploads
@@ -315,10 +345,47 @@ final class SFTPTargetSession: TargetSession {
         }
     }
 
-    /// Renames proven copies over their final names. OpenSSH's SFTP rename refuses to
-    /// replace an existing file, so a copy that replaces an older one is moved with `mv -f`
-    /// (an atomic rename(2)) where commands are allowed, or after removing the old copy.
+    /// Renames proven copies over their final names: with posix-rename@openssh.com where
+    /// the server offers it (rename(2) on the server: atomic, replacing an older copy; the
+    /// whole batch in one round trip). Otherwise with SFTP rename, which refuses to replace
+    /// an existing file, so a copy that replaces an older one is moved with `mv -f` (an
+    /// atomic rename(2)) where commands are allowed, or after removing the old copy.
     func publish(_ uploads: [SFTPUpload]) -> [Result<Void, FileFailure>] {
+        guard !uploads.isEmpty else { return [] }
+        do throws(FileFailure) {
+            if let channel = try posixRenameChannel() {
+                let answers: [SFTPExtensionChannel.Refusal?]
+                do throws(SSHError) {
+                    answers = try channel.posixRename(uploads.map { ($0.temporaryPath, $0.finalPath) })
+                } catch {
+                    throw failure(.failWrite, error)
+                }
+                // A server that announces posix-rename but refuses it outright (sftp-server
+                // -P posix-rename, a policy) is treated as one without it.
+                if answers.contains(where: { $0?.isPolicy == true }) {
+                    extensions = .some(nil)
+                    target.logger.warning("\(target.connection.display) refuses posix-rename@openssh.com: copies are published by SFTP rename")
+                    let left = uploads.indices.filter { answers[$0] != nil }
+                    for i in uploads.indices where answers[i] == nil { uploads[i].published = true }
+                    var results = [Result<Void, FileFailure>](repeating: .success(()), count: uploads.count)
+                    for (i, r) in zip(left, publishWithoutPosixRename(left.map { uploads[$0] })) { results[i] = r }
+                    return results
+                }
+                return zip(uploads, answers).map { upload, refusal in
+                    if let refusal {
+                        return .failure(FileFailure(.failWrite, "cannot rename \(upload.temporaryPath) over \(upload.finalPath): \(refusal.text)"))
+                    }
+                    upload.published = true
+                    return .success(())
+                }
+            }
+        } catch {
+            return uploads.map { _ in .failure(error) }
+        }
+        return publishWithoutPosixRename(uploads)
+    }
+
+    func publishWithoutPosixRename(_ uploads: [SFTPUpload]) -> [Result<Void, FileFailure>] {
         var results: [Result<Void, FileFailure>?] = Array(repeating: nil, count: uploads.count)
         var replace: [Int] = []
         for (i, upload) in uploads.enumerated() {
