@@ -46,8 +46,8 @@ public final class SFTPTarget: BackupTarget, Sendable {
 
     /// Whether the server hashes large copies while they are written, in parallel with the
     /// upload, rather than after it (SshHashDuringUpload, default yes). On a loopback server
-    /// the two share the same cores and it still pays (measured on 2 cores: 2 GiB in 9.9-10.5 s
-    /// instead of 11.0 s), because the hash and the flush no longer wait for the last byte.
+    /// the two share the same cores and it still pays (measured on 2 cores: 2 GiB in 10.1-10.9 s
+    /// instead of 11.0-11.9 s), because the hash and the flush no longer wait for the last byte.
     var hashWhileWriting: Bool { hashDuringUpload ?? true }
     let hashDuringUpload: Bool?
 
