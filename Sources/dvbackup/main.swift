@@ -19,10 +19,12 @@ struct CommonOptions: ParsableArguments {
 
     /// Loads the settings, or prints the configuration error and exits with code 2 (for a
     /// run, `reportingFor`, mailing why when [Notifications] can still be read).
-    func loadSettings(reportingFor mode: RunMode? = nil) throws -> (Settings, Logger) {
+    /// `readsStores`: the command reads the source stores, so their S3 credentials must resolve.
+    func loadSettings(reportingFor mode: RunMode? = nil, readsStores: Bool = false) throws -> (Settings, Logger) {
         let settings: Settings
         do {
             settings = try Settings.load(path: config)
+            if readsStores { try settings.requireS3Stores() }
         } catch {
             let logger = makeLogger(level: logLevel.flatMap(LogLevelName.parse) ?? .info)
             logger.error("configuration error: \(error)")
@@ -87,7 +89,7 @@ extension DVBackupCommand {
 
         func run() throws {
             let mode: RunMode = rerun ? .rerun : .incremental
-            let (settings, logger) = try options.loadSettings(reportingFor: dryRun ? nil : mode)
+            let (settings, logger) = try options.loadSettings(reportingFor: dryRun ? nil : mode, readsStores: true)
             BackupJob.installSignalHandlers()
             let job = BackupJob(settings: settings, mode: mode, logger: logger, output: OutputWriter())
             let status = dryRun ? job.dryRun() : job.run()
@@ -142,7 +144,7 @@ extension DVBackupCommand {
         @OptionGroup var options: CommonOptions
 
         func run() throws {
-            let (settings, logger) = try options.loadSettings()
+            let (settings, logger) = try options.loadSettings(readsStores: true)
             let out = OutputWriter()
             EffectiveSettings(settings).render(into: out)
             // Each S3 store's bucket, reached with its credentials; nothing is copied.

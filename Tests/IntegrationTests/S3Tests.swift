@@ -326,6 +326,9 @@ struct S3Tests {
         #expect(none.code == 2, "\(none.stderr)")
         #expect(none.stderr.contains("no credentials for S3 store 'S3main'"), "\(none.stderr)")
         #expect(sandbox.backupTree().isEmpty)
+        let checked = try sandbox.dvbackup("check-config", config: chain, environment: ["HOME": home])
+        #expect(checked.code == 2, "\(checked.stderr)")
+        #expect(checked.stderr.contains("no credentials for S3 store 'S3main'"), "\(checked.stderr)")
 
         // 2. The environment.
         let env = try sandbox.dvbackup("check-config", config: chain, environment: [
@@ -339,6 +342,13 @@ struct S3Tests {
         let profiled = try sandbox.dvbackup("run", config: chain, environment: ["HOME": home, "AWS_PROFILE": "backup"])
         #expect(profiled.code == 0, "\(profiled.stderr)")
         #expect(try sandbox.statusRows()[f.id]?.status == "OK")
+        // The backup database's commands need no S3 credentials (an operator's own account).
+        let bare = sandbox.root + "/bare-home"
+        try FileManager.default.createDirectory(atPath: bare, withIntermediateDirectories: true)
+        let status = try sandbox.dvbackup("status", config: chain, environment: ["HOME": bare])
+        #expect(status.code == 0, "\(status.stderr)")
+        #expect(status.stdout.contains("OK"), "\(status.stdout)")
+        #expect(!status.stderr.contains("no credentials"), "\(status.stderr)")
 
         // 4. AWS_SHARED_CREDENTIALS_FILE and the store's own profile; the default profile's
         //    wrong keys are not used.

@@ -95,6 +95,13 @@ public struct Settings: Sendable {
     public var stores: StoreRegistry
     /// The S3 stores of `stores`, with their credentials, by lowercased store id.
     public var s3Stores: [String: S3StoreSettings] = [:]
+    /// Why S3 stores could not be resolved (missing credentials, a bad endpoint), in store order.
+    public var s3Problems: [ConfigError] = []
+
+    /// Throws the first S3 store problem: for the commands that read the stores.
+    public func requireS3Stores() throws(ConfigError) {
+        if let first = s3Problems.first { throw first }
+    }
     /// `[Notifications]`: the morning report's recipients and mail server.
     public var notifications: NotificationSettings
     /// Things worth telling that are not errors (duplicate keys, unknown keys).
@@ -255,9 +262,16 @@ public struct Settings: Sendable {
 
         // [Stores]
         stores = try StoreRegistry(section: ini.section("Stores"), fileSystemDirectory: fileSystemDirectory, path: path)
+        // An S3 store's credentials depend on who runs the command (its environment, its
+        // ~/.aws): a problem there stops the commands that read the stores (run, check-config,
+        // through requireS3Stores), not `status` or `report` run from another account.
         for store in stores.sortedStores where store.type == "s3" {
-            s3Stores[store.id.lowercased()] = try S3Configuration.resolve(
-                store, path: path, environment: environment, home: environment["HOME"] ?? Settings.homeDirectory)
+            do {
+                s3Stores[store.id.lowercased()] = try S3Configuration.resolve(
+                    store, path: path, environment: environment, home: environment["HOME"] ?? Settings.homeDirectory)
+            } catch {
+                s3Problems.append(error)
+            }
         }
 
         // [Notifications]
