@@ -16,7 +16,6 @@ struct keystream {
 
 static const unsigned char zeros[KEYSTREAM_BYTES];
 static _Atomic uint64_t batched;
-static _Atomic int wrapped_calls;
 
 /* The real OpenSSL functions: under `ld --wrap=X`, `__real_X` is X itself (Package.swift
  * passes the flags; without them the link fails here rather than recursing). */
@@ -76,6 +75,9 @@ int dv_ctr_cipher(EVP_CIPHER_CTX *ctx, unsigned char *out, const unsigned char *
              * over the next KEYSTREAM_BYTES of data. */
             if (real_cipher(ctx, k->bytes, zeros, KEYSTREAM_BYTES) < 0) return -1;
             k->pos = 0;
+            /* Counted per batch, not per call: one shared counter touched every 16 bytes by
+             * several connections' threads would bounce its cache line between the cores. */
+            atomic_fetch_add_explicit(&batched, KEYSTREAM_BYTES, memory_order_relaxed);
         }
         size_t n = KEYSTREAM_BYTES - k->pos;
         if (n > inl - done) n = inl - done;
@@ -92,7 +94,6 @@ int dv_ctr_cipher(EVP_CIPHER_CTX *ctx, unsigned char *out, const unsigned char *
         k->pos += n;
         done += (unsigned int)n;
     }
-    atomic_fetch_add_explicit(&batched, inl, memory_order_relaxed);
     /* OpenSSL 3 returns the byte count for a cipher with a custom ccipher; libssh2 only
      * checks for -1. */
     return (int)inl;
@@ -104,13 +105,11 @@ void dv_ctr_cipher_ctx_free(EVP_CIPHER_CTX *ctx) {
 }
 
 uint64_t dv_ctr_batched_bytes(void) { return atomic_load(&batched); }
-int dv_ctr_wrap_active(void) { return atomic_load(&wrapped_calls) > 0; }
 
 #ifdef __linux__
 /* What libssh2's references resolve to under `ld --wrap`. */
 int __wrap_EVP_CipherInit(EVP_CIPHER_CTX *ctx, const EVP_CIPHER *cipher, const unsigned char *key,
                           const unsigned char *iv, int enc) {
-    atomic_store(&wrapped_calls, 1);
     return dv_ctr_cipher_init(ctx, cipher, key, iv, enc);
 }
 int __wrap_EVP_Cipher(EVP_CIPHER_CTX *ctx, unsigned char *out, const unsigned char *in, unsigned int inl) {

@@ -26,8 +26,7 @@ int dv_ctr_cipher(EVP_CIPHER_CTX *ctx, unsigned char *out, const unsigned char *
 /* Frees the keystream buffer (wiped), then the context. */
 void dv_ctr_cipher_ctx_free(EVP_CIPHER_CTX *ctx);
 
-/* Bytes that went through a keystream buffer since the process started (for tests and logs). */
+/* Keystream bytes drawn in batches since the process started (for tests and logs): at
+ * least the bytes encrypted or decrypted through them. */
 uint64_t dv_ctr_batched_bytes(void);
-/* Whether libssh2's calls are routed here (the link-time wrap is in place). */
-int dv_ctr_wrap_active(void);
 #endif
