@@ -32,6 +32,22 @@ struct SFTPTests {
         while let p = e.nextObject() as? String { chown(dir + "/" + p, uid, gid) }
     }
 
+    /// Puts `contents` at `path` (as root; chownTree hands it to the account).
+    func plant(_ path: String, _ contents: Data) throws {
+        try FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+        _ = FileManager.default.createFile(atPath: path, contents: contents)
+    }
+
+    /// Larger than Transfer.lanesThreshold (256 MiB): sent through several connections.
+    static let largeSize = 260 << 20
+
+    /// A catalog with one large random MD5 file in dataset `identifier`.
+    func largeFile(_ s: Sandbox, identifier: String) throws -> TestFile {
+        let ds = try s.addDataset(authority: "10.5072", identifier: identifier)
+        let random = try #require(FileHandle(forReadingAtPath: "/dev/urandom"))
+        return try s.addFile(dataset: ds, bytes: [UInt8](random.readData(ofLength: Self.largeSize)), checksumType: .md5)
+    }
+
     func bytes(_ local: String, _ f: TestFile) -> [UInt8]? {
         FileManager.default.contents(atPath: local + "/" + f.relativePath).map { [UInt8]($0) }
     }
@@ -135,9 +151,7 @@ struct SFTPTests {
             VALUES ('OK', '2024-01-01', '2024-01-01', 'ssh', '10.5072/FK2/SFTPA', $1)
             """, [files[0].storageIdentifier])
         for (f, content) in [(files[0], files[0].bytes), (files[2], Array(files[2].bytes.prefix(100)))] {
-            let path = local + "/" + f.relativePath
-            try FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
-            _ = FileManager.default.createFile(atPath: path, contents: Data(content))
+            try plant(local + "/" + f.relativePath, Data(content))
         }
         chownTree(local, to: TestSSH.user)
         let before = try FileManager.default.attributesOfItem(atPath: local + "/" + files[0].relativePath)[.modificationDate] as? Date
@@ -155,9 +169,7 @@ struct SFTPTests {
                                                   serverRoot: TestSSH.liarBackupDir, localRoot: TestSSH.liarBackupDir)
         // A good copy already in place must survive.
         let good = files[1]
-        let goodPath = local + "/" + good.relativePath
-        try FileManager.default.createDirectory(atPath: (goodPath as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
-        _ = FileManager.default.createFile(atPath: goodPath, contents: Data(good.bytes))
+        try plant(local + "/" + good.relativePath, Data(good.bytes))
         chownTree(local, to: TestSSH.liarUser)
         let r = try s.dvbackup("run", config: try s.writeSSHConfig(user: TestSSH.liarUser, backupDirectory: remote))
         #expect(r.code == 1)
@@ -178,14 +190,10 @@ struct SFTPTests {
     @Test func aLyingChecksumCommandCatchesALargeFileHashedAsItIsWritten() throws {
         try TestSSH.requireServer()
         let s = try Sandbox(seed: 74)
-        let ds = try s.addDataset(authority: "10.5072", identifier: "FK2/LIARBIG")
-        let size = 260 << 20
-        let random = try #require(FileHandle(forReadingAtPath: "/dev/urandom"))
-        let big = try s.addFile(dataset: ds, bytes: [UInt8](random.readData(ofLength: size)), checksumType: .md5)
+        let big = try largeFile(s, identifier: "FK2/LIARBIG")
         let (remote, local) = try s.remoteDirectory(account: TestSSH.liarUser, serverRoot: TestSSH.liarBackupDir, localRoot: TestSSH.liarBackupDir)
         let finalPath = local + "/" + big.relativePath
-        try FileManager.default.createDirectory(atPath: (finalPath as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
-        _ = FileManager.default.createFile(atPath: finalPath, contents: Data("an older copy".utf8))
+        try plant(finalPath, Data("an older copy".utf8))
         chownTree(local, to: TestSSH.liarUser)
         let r = try s.dvbackup("run", "--log-level", "debug", config: try s.writeSSHConfig(user: TestSSH.liarUser, backupDirectory: remote))
         #expect(r.code == 1, "\(r.stdout)\n\(r.stderr)")
@@ -203,9 +211,7 @@ struct SFTPTests {
                                                   localRoot: TestSSH.chrootRoot + TestSSH.chrootBackupDir)
         // A truncated copy already under one final name: this server does not offer
         // posix-rename, so the proven copy replaces it by removing it first.
-        let stale = local + "/" + files[1].relativePath
-        try FileManager.default.createDirectory(atPath: (stale as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
-        _ = FileManager.default.createFile(atPath: stale, contents: Data(files[1].bytes.prefix(10)))
+        try plant(local + "/" + files[1].relativePath, Data(files[1].bytes.prefix(10)))
         chownTree(local, to: TestSSH.chrootUser)
         let r = try s.dvbackup("run", config: try s.writeSSHConfig(user: TestSSH.chrootUser, backupDirectory: remote))
         #expect(r.code == 0, "\(r.stdout)\n\(r.stderr)")
@@ -242,10 +248,7 @@ struct SFTPTests {
     func aVeryLargeFileIsSentThroughSeveralConnections(hashDuringUpload: String) throws {
         try TestSSH.requireServer()
         let s = try Sandbox(seed: 73)
-        let ds = try s.addDataset(authority: "10.5072", identifier: "FK2/LARGE")
-        let size = 260 << 20
-        let random = try #require(FileHandle(forReadingAtPath: "/dev/urandom"))
-        let big = try s.addFile(dataset: ds, bytes: [UInt8](random.readData(ofLength: size)), checksumType: .md5)
+        let big = try largeFile(s, identifier: "FK2/LARGE")
         let (remote, local) = try s.remoteDirectory(account: TestSSH.user, serverRoot: TestSSH.backupDir, localRoot: TestSSH.backupDir)
         let sshdLog = TestSSH.dir + "/sshd.log"
         func logins() -> Int {
@@ -269,7 +272,7 @@ struct SFTPTests {
         #expect(r.stderr.contains("-ctr with hmac-sha2-"), "the log names the negotiated cipher and MAC")
         let batched = r.stderr.components(separatedBy: "AES-CTR keystream batched for ").dropFirst().first
             .flatMap { Int($0.prefix { $0.isNumber }) } ?? 0
-        #expect(batched >= size, "the large file's bytes were encrypted from the batched keystream: \(batched)")
+        #expect(batched >= Self.largeSize, "the large file's bytes were encrypted from the batched keystream: \(batched)")
     }
 
     /// Starts `dvbackup run` in the background; returns the process and its log file.

@@ -32,7 +32,7 @@ final class SFTPExtensionChannel {
         var hello = SFTPPacketWriter(type: Self.fxpInit)
         hello.uint32(3)
         do throws(SSHError) {
-            try Self.send(hello.finish(), on: channel, session)
+            try session.write(hello.finish(), to: channel, "cannot start SFTP")
             let (type, body) = try Self.receive(on: channel, session)
             guard type == Self.fxpVersion else {
                 throw SSHError(code: 0, message: "the server answered SFTP INIT with packet type \(type)", connectionLost: false)
@@ -58,18 +58,9 @@ final class SFTPExtensionChannel {
 
     var offersPosixRename: Bool { extensions[Self.posixRename] != nil }
 
-    /// A request the server refused: its SFTP status and words.
-    struct Refusal: Sendable {
-        let status: UInt32
-        let text: String
-        /// Permission denied or unsupported for the request itself, not for one file: an
-        /// `sftp-server -P` policy, or a server that announced more than it does.
-        var isPolicy: Bool { status == 3 || status == 8 }
-    }
-
     /// Renames each `from` over its `to` with posix-rename@openssh.com, the requests sent
-    /// back to back; returns, for each, nil or the server's refusal.
-    func posixRename(_ pairs: [(from: String, to: String)]) throws(SSHError) -> [Refusal?] {
+    /// back to back; returns, for each, nil or the server's refusal (its words and status).
+    func posixRename(_ pairs: [(from: String, to: String)]) throws(SSHError) -> [String?] {
         var ids: [UInt32] = []
         for (from, to) in pairs {
             var p = SFTPPacketWriter(type: Self.fxpExtended)
@@ -80,9 +71,9 @@ final class SFTPExtensionChannel {
             p.string(Self.posixRename)
             p.string(from)
             p.string(to)
-            try Self.send(p.finish(), on: channel, session)
+            try session.write(p.finish(), to: channel, "cannot send an SFTP request")
         }
-        var answers: [UInt32: Refusal?] = [:]
+        var answers: [UInt32: String?] = [:]
         while answers.count < ids.count {
             let (type, body) = try Self.receive(on: channel, session)
             var reader = SFTPPacketReader(body)
@@ -92,24 +83,14 @@ final class SFTPExtensionChannel {
             }
             let code = try reader.uint32()
             let message = (try? reader.string()) ?? ""
-            let text = message.isEmpty ? SFTPClient.statusText(UInt(code)) : "\(message) (\(SFTPClient.statusText(UInt(code))))"
-            answers[id] = code == 0 ? nil : Refusal(status: code, text: text)
+            let refusal: String? = code == 0 ? nil
+                : message.isEmpty ? SFTPClient.statusText(UInt(code)) : "\(message) (\(SFTPClient.statusText(UInt(code))))"
+            answers[id] = .some(refusal)  // kept even when nil: the request is answered
         }
-        return ids.map { answers[$0] ?? Refusal(status: 4, text: "no answer from the server") }
+        return ids.map { answers[$0] ?? "no answer from the server" }
     }
 
     // MARK: packets
-
-    private static func send(_ bytes: [UInt8], on channel: OpaquePointer, _ session: SSHSession) throws(SSHError) {
-        var offset = 0
-        while offset < bytes.count {
-            let n = bytes.withUnsafeBytes { raw in
-                libssh2_channel_write_ex(channel, 0, raw.baseAddress!.assumingMemoryBound(to: CChar.self) + offset, raw.count - offset)
-            }
-            if n < 0 { throw session.lastError(Int32(n), "cannot send an SFTP request") }
-            offset += n
-        }
-    }
 
     private static func receive(on channel: OpaquePointer, _ session: SSHSession) throws(SSHError) -> (UInt8, [UInt8]) {
         let header = try read(5, on: channel, session)

@@ -259,22 +259,26 @@ public final class SSHSession {
         deinit { libssh2_channel_free(channel) }
 
         public func send(_ text: String) throws(SSHError) {
-            var bytes = Array(text.utf8)
-            var offset = 0
-            while offset < bytes.count {
-                let n = bytes.withUnsafeMutableBytes { raw in
-                    libssh2_channel_write_ex(channel, 0, raw.baseAddress!.assumingMemoryBound(to: CChar.self) + offset, raw.count - offset)
-                }
-                if n < 0 { throw session.lastError(Int32(n), "cannot send to the remote command") }
-                offset += n
-            }
-            bytes = []
+            try session.write(Array(text.utf8), to: channel, "cannot send to the remote command")
         }
 
         /// Closes standard input and collects the output and the exit status.
         public func finish() throws(SSHError) -> (stdout: String, stderr: String, status: Int32) {
             _ = libssh2_channel_send_eof(channel)
             return try session.collect(channel)
+        }
+    }
+
+    /// Writes all of `bytes` to a channel of this session (its standard input, or an SFTP
+    /// subsystem's requests).
+    func write(_ bytes: [UInt8], to channel: OpaquePointer, _ what: String) throws(SSHError) {
+        var offset = 0
+        while offset < bytes.count {
+            let n = bytes.withUnsafeBytes { raw in
+                libssh2_channel_write_ex(channel, 0, raw.baseAddress!.assumingMemoryBound(to: CChar.self) + offset, raw.count - offset)
+            }
+            if n < 0 { throw lastError(Int32(n), what) }
+            offset += n
         }
     }
 

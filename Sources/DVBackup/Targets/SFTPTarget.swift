@@ -30,6 +30,7 @@ public final class SFTPTarget: BackupTarget, Sendable {
     let logger: Logger
     let directories = DirectoryCache()
     private let proofMode = Mutex<SFTPProof?>(nil)
+    private let posixRenameAllowed = Mutex(false)
     /// Reconnection delays after a lost connection, in seconds.
     let reconnectDelays: [Double]
     /// Copies proven together in one remote command.
@@ -55,6 +56,9 @@ public final class SFTPTarget: BackupTarget, Sendable {
     public var method: String { "ssh" }
     public var displayName: String { "sftp://\(connection.user)@\(connection.host):\(connection.port)\(root)" }
     public var proof: SFTPProof { proofMode.withLock { $0 } ?? .readBack }
+    /// Whether copies are published with posix-rename@openssh.com: the server offered it and
+    /// allowed it on a scratch file (checkUsable).
+    var publishesByPosixRename: Bool { posixRenameAllowed.withLock { $0 } }
 
     public func checkUsable() throws(TargetUnavailable) {
         do {
@@ -74,22 +78,25 @@ public final class SFTPTarget: BackupTarget, Sendable {
                 throw TargetUnavailable("the backup directory \(root) on \(connection.display) is not writable: \(error)")
             }
             // Which rename publishes the copies: posix-rename, where the server both offers
-            // it and allows it.
+            // it and allows it (a server may announce it and refuse it by policy).
             var rename = "published by SFTP rename (the server offers no posix-rename@openssh.com)"
             var leftOver = probe
+            var allowed = false
             if let channel = try? SFTPExtensionChannel(session: session), channel.offersPosixRename {
                 let renamed = probe + ".renamed"
                 switch try? channel.posixRename([(probe, renamed)]).first {
                 case .some(.none):
                     leftOver = renamed
+                    allowed = true
                     rename = "published by posix-rename@openssh.com (an atomic replace)"
                 case .some(.some(let refusal)):
-                    rename = "published by SFTP rename (the server refuses posix-rename@openssh.com: \(refusal.text))"
+                    rename = "published by SFTP rename (the server refuses posix-rename@openssh.com: \(refusal))"
                 case .none:
                     break
                 }
             }
             try? sftp.remove(leftOver)
+            posixRenameAllowed.withLock { $0 = allowed }
             let mode = Self.detectProof(session)
             proofMode.withLock { $0 = mode }
             logger.info("connected to \(connection.display) (host key \(session.hostKey.typeName) \(session.hostKey.fingerprint), \(session.cipher) with \(session.mac)); copies are proven by \(mode.rawValue) and \(rename)")
@@ -121,9 +128,8 @@ final class SFTPTargetSession: TargetSession {
     let target: SFTPTarget
     private var ssh: SSHSession?
     private var sftp: SFTPClient?
-    /// The channel for posix-rename: `.none` not tried yet on this connection, `.some(nil)`
-    /// not available.
-    private var extensions: SFTPExtensionChannel??
+    /// This connection's channel for posix-rename, opened on first use.
+    private var extensions: SFTPExtensionChannel?
 
     init(target: SFTPTarget) { self.target = target }
 
@@ -176,14 +182,13 @@ final class SFTPTargetSession: TargetSession {
         return ssh!
     }
 
-    /// The posix-rename channel of this connection, or nil where the server offers none.
+    /// The posix-rename channel of this connection, or nil where the target does not publish
+    /// with posix-rename (or the channel cannot be opened on this connection).
     func posixRenameChannel() throws(FileFailure) -> SFTPExtensionChannel? {
+        guard target.publishesByPosixRename else { return nil }
         let session = try remoteSession()
-        if let known = extensions { return known }
-        let channel = try? SFTPExtensionChannel(session: session)
-        let usable = channel?.offersPosixRename == true ? channel : nil
-        extensions = .some(usable)
-        return usable
+        if extensions == nil { extensions = try? SFTPExtensionChannel(session: session) }
+        return extensions
     }
 
     // MARK: uploads
@@ -354,26 +359,15 @@ final class SFTPTargetSession: TargetSession {
         guard !uploads.isEmpty else { return [] }
         do throws(FileFailure) {
             if let channel = try posixRenameChannel() {
-                let answers: [SFTPExtensionChannel.Refusal?]
+                let refusals: [String?]
                 do throws(SSHError) {
-                    answers = try channel.posixRename(uploads.map { ($0.temporaryPath, $0.finalPath) })
+                    refusals = try channel.posixRename(uploads.map { ($0.temporaryPath, $0.finalPath) })
                 } catch {
                     throw failure(.failWrite, error)
                 }
-                // A server that announces posix-rename but refuses it outright (sftp-server
-                // -P posix-rename, a policy) is treated as one without it.
-                if answers.contains(where: { $0?.isPolicy == true }) {
-                    extensions = .some(nil)
-                    target.logger.warning("\(target.connection.display) refuses posix-rename@openssh.com: copies are published by SFTP rename")
-                    let left = uploads.indices.filter { answers[$0] != nil }
-                    for i in uploads.indices where answers[i] == nil { uploads[i].published = true }
-                    var results = [Result<Void, FileFailure>](repeating: .success(()), count: uploads.count)
-                    for (i, r) in zip(left, publishWithoutPosixRename(left.map { uploads[$0] })) { results[i] = r }
-                    return results
-                }
-                return zip(uploads, answers).map { upload, refusal in
+                return zip(uploads, refusals).map { upload, refusal in
                     if let refusal {
-                        return .failure(FileFailure(.failWrite, "cannot rename \(upload.temporaryPath) over \(upload.finalPath): \(refusal.text)"))
+                        return .failure(FileFailure(.failWrite, "cannot rename \(upload.temporaryPath) over \(upload.finalPath): \(refusal)"))
                     }
                     upload.published = true
                     return .success(())
