@@ -273,6 +273,61 @@ struct SFTPTests {
         let batched = r.stderr.components(separatedBy: "AES-CTR keystream batched for ").dropFirst().first
             .flatMap { Int($0.prefix { $0.isNumber }) } ?? 0
         #expect(batched >= Self.largeSize, "the large file's bytes were encrypted from the batched keystream: \(batched)")
+        // OpenSSH 9.2 takes WRITE requests of up to 255 KiB (limits@openssh.com): the lanes
+        // send 128 KiB ones of their own, not libssh2's 30,000-byte requests.
+        #expect(r.stderr.contains("connections (WRITE requests of 128 KiB)"), "\(r.stderr)")
+    }
+
+    /// A server that does not say how large a WRITE it takes (the chrooted account runs
+    /// `internal-sftp -P posix-rename,limits`, as a NAS might): the lanes fall back to
+    /// libssh2's own requests, and the copy is read back to prove it.
+    @Test func aLargeFileToAServerWithoutWriteLimitsGoesThroughLibssh2Writes() throws {
+        try TestSSH.requireServer()
+        let s = try Sandbox(seed: 75)
+        let big = try largeFile(s, identifier: "FK2/CHROOTBIG")
+        let (remote, local) = try s.remoteDirectory(account: TestSSH.chrootUser, serverRoot: TestSSH.chrootBackupDir,
+                                                    localRoot: TestSSH.chrootRoot + TestSSH.chrootBackupDir)
+        chownTree(local, to: TestSSH.chrootUser)
+        let r = try s.dvbackup("run", "--log-level", "debug",
+                               config: try s.writeSSHConfig(user: TestSSH.chrootUser, backupDirectory: remote))
+        #expect(r.code == 0, "\(r.stdout)\n\(r.stderr)")
+        #expect(r.stderr.contains("connections (libssh2's WRITE requests)"), "\(r.stderr)")
+        #expect(try s.statusRows()[big.id]?.status == "OK")
+        #expect(FileManager.default.contents(atPath: local + "/" + big.relativePath) == Data(big.bytes))
+        #expect(tree(local) == [big.relativePath])
+    }
+
+    /// The backup disk fills up while a large file is written through the lanes: the
+    /// server's refusal ends the file FAIL_WRITE with the server's words, its partial copy
+    /// is removed, the older copy under the final name is untouched, and the other files of
+    /// the run are copied.
+    @Test func aFullDiskOnTheServerIsFailWriteAndKeepsTheOlderCopy() throws {
+        try TestSSH.requireServer()
+        let s = try Sandbox(seed: 76)
+        let big = try largeFile(s, identifier: "FK2/FULLDISK")
+        let small = try s.addFile(dataset: try s.addDataset(authority: "10.5072", identifier: "FK2/ROOMY"), size: 50_000,
+                                  checksumType: .md5)
+        let (remote, local) = try s.remoteDirectory(account: TestSSH.user, serverRoot: TestSSH.backupDir, localRoot: TestSSH.backupDir)
+        let finalPath = local + "/" + big.relativePath
+        let full = (finalPath as NSString).deletingLastPathComponent
+        try FileManager.default.createDirectory(atPath: full, withIntermediateDirectories: true)
+        // A 64 MiB file system where the large file's copy goes.
+        #expect(mount("tmpfs", full, "tmpfs", 0, "size=64m") == 0, "mount a small tmpfs (needs root): \(String(cString: strerror(errno)))")
+        defer { umount2(full, Int32(MNT_DETACH)) }
+        try plant(finalPath, Data("an older copy".utf8))
+        chownTree(local, to: TestSSH.user)
+        let r = try s.dvbackup("run", config: try s.writeSSHConfig(backupDirectory: remote))
+        #expect(r.code == 1, "\(r.stdout)\n\(r.stderr)")
+        let rows = try s.statusRows()
+        #expect(rows[small.id]?.status == "OK")
+        #expect(bytes(local, small) == small.bytes)
+        let row = try #require(rows[big.id])
+        #expect(row.status == "FAIL_WRITE")
+        #expect(row.lastError?.contains("cannot write ") == true, "\(row.lastError ?? "")")
+        #expect(row.lastError?.contains("FK2/FULLDISK/.") == true, "the error names the copy: \(row.lastError ?? "")")
+        #expect(row.lastError?.contains("failure (the server gave no reason)") == true, "\(row.lastError ?? "")")
+        #expect(FileManager.default.contents(atPath: finalPath) == Data("an older copy".utf8), "what was under the final name is untouched")
+        #expect(tree(full) == [(big.relativePath as NSString).lastPathComponent], "no partial copy is left")
     }
 
     /// Starts `dvbackup run` in the background; returns the process and its log file.

@@ -4,10 +4,10 @@
 # internal-sftp`, logging to a file (-E; there is no syslog), with three test accounts:
 #
 #   dvbsftp    a normal account (login shell /bin/bash); uploads go to ~dvbsftp/backup
-#   dvbchroot  `ChrootDirectory $SSHD_CHROOT` + `ForceCommand internal-sftp -P posix-rename`:
-#              SFTP only, no command execution ("This service allows sftp connections
-#              only.", exit 1), and without posix-rename@openssh.com (neither announced
-#              nor allowed);
+#   dvbchroot  `ChrootDirectory $SSHD_CHROOT` + `ForceCommand internal-sftp -P
+#              posix-rename,limits`: SFTP only, no command execution ("This service allows
+#              sftp connections only.", exit 1), and without posix-rename@openssh.com or
+#              limits@openssh.com (neither announced nor allowed);
 #              uploads go to /backup (= $SSHD_CHROOT/backup on this machine)
 #   dvbliar    SFTP works normally, but md5sum, sha1sum, sha256sum and sha512sum run over
 #              an SSH exec channel LIE: each digest they print has its first hex digit
@@ -272,10 +272,11 @@ LogLevel $SSHD_LOGLEVEL
 Subsystem sftp internal-sftp
 
 # SFTP only, inside a chroot: an exec request gets "This service allows sftp connections only."
-# Like many NAS SFTP servers, it has no posix-rename@openssh.com (the atomic replace).
+# Like many NAS SFTP servers, it has no posix-rename@openssh.com (the atomic replace) and
+# does not say how large a WRITE request it takes (limits@openssh.com).
 Match User $USER_CHROOT
     ChrootDirectory $SSHD_CHROOT
-    ForceCommand internal-sftp -P posix-rename
+    ForceCommand internal-sftp -P posix-rename,limits
 
 # SFTP as usual, but md5sum/sha1sum/sha256sum/sha512sum over an exec channel lie
 Match User $USER_LIAR

@@ -2,10 +2,13 @@ internal import CLibSSH2
 import Foundation
 
 /// A second SFTP channel on a session, spoken directly (SFTP version 3, draft-ietf-secsh-
-/// filexfer-02), for the OpenSSH extensions that libssh2 1.10 does not send: above all
-/// `posix-rename@openssh.com`, a rename(2) on the server that replaces an existing file
-/// atomically (plain SFTP rename refuses to). Many renames go out back to back and their
-/// answers are read afterwards, one round trip for a whole batch.
+/// filexfer-02), for what libssh2 1.10 cannot do:
+/// - the OpenSSH extension `posix-rename@openssh.com`, a rename(2) on the server that
+///   replaces an existing file atomically (plain SFTP rename refuses to). Many renames go
+///   out back to back and their answers are read afterwards, one round trip for a batch;
+/// - WRITE requests as large as the server accepts (`limits@openssh.com`): libssh2 1.10
+///   cuts every write into requests of 30,000 bytes, each copied once more into a packet
+///   of its own and answered on its own, and each an unaligned write(2) on the server.
 ///
 /// Not `Sendable`, like its session, which it keeps alive.
 final class SFTPExtensionChannel {
@@ -15,8 +18,10 @@ final class SFTPExtensionChannel {
     let extensions: [String: String]
     private var nextID: UInt32 = 1
 
-    static let fxpInit: UInt8 = 1, fxpVersion: UInt8 = 2, fxpStatus: UInt8 = 101, fxpExtended: UInt8 = 200
+    static let fxpInit: UInt8 = 1, fxpVersion: UInt8 = 2, fxpOpen: UInt8 = 3, fxpClose: UInt8 = 4, fxpWrite: UInt8 = 6
+    static let fxpStatus: UInt8 = 101, fxpHandle: UInt8 = 102, fxpExtended: UInt8 = 200, fxpExtendedReply: UInt8 = 201
     static let posixRename = "posix-rename@openssh.com"
+    static let limits = "limits@openssh.com"
 
     init(session: SSHSession) throws(SSHError) {
         self.session = session
@@ -64,8 +69,7 @@ final class SFTPExtensionChannel {
         var ids: [UInt32] = []
         for (from, to) in pairs {
             var p = SFTPPacketWriter(type: Self.fxpExtended)
-            let id = nextID
-            nextID &+= 1
+            let id = takeID()
             ids.append(id)
             p.uint32(id)
             p.string(Self.posixRename)
@@ -81,13 +85,110 @@ final class SFTPExtensionChannel {
             guard type == Self.fxpStatus else {
                 throw SSHError(code: 0, message: "the server answered posix-rename with SFTP packet type \(type)", connectionLost: true)
             }
-            let code = try reader.uint32()
-            let message = (try? reader.string()) ?? ""
-            let refusal: String? = code == 0 ? nil
-                : message.isEmpty ? SFTPClient.statusText(UInt(code)) : "\(message) (\(SFTPClient.statusText(UInt(code))))"
-            answers[id] = .some(refusal)  // kept even when nil: the request is answered
+            answers[id] = .some(try Self.refusal(&reader))  // kept even when nil: the request is answered
         }
         return ids.map { answers[$0] ?? "no answer from the server" }
+    }
+
+    private func takeID() -> UInt32 {
+        defer { nextID &+= 1 }
+        return nextID
+    }
+
+    /// The largest WRITE request the server accepts, from `limits@openssh.com` (OpenSSH 8.7
+    /// and later); nil when the server does not say.
+    func maxWriteLength() throws(SSHError) -> Int? {
+        guard extensions[Self.limits] != nil else { return nil }
+        var p = SFTPPacketWriter(type: Self.fxpExtended)
+        let id = takeID()
+        p.uint32(id)
+        p.string(Self.limits)
+        try session.write(p.finish(), to: channel, "cannot send an SFTP request")
+        let (type, body) = try Self.receive(on: channel, session)
+        var reader = SFTPPacketReader(body)
+        guard try reader.uint32() == id, type == Self.fxpExtendedReply else { return nil }
+        _ = try reader.uint64()  // max-packet-length
+        _ = try reader.uint64()  // max-read-length
+        let write = try reader.uint64()
+        return write > 0 ? Int(clamping: write) : nil
+    }
+
+    /// Opens an existing file for writing in place (no truncation), for one of several
+    /// writers of a file; returns the server's handle.
+    func openForWriting(_ path: String) throws(SSHError) -> [UInt8] {
+        var p = SFTPPacketWriter(type: Self.fxpOpen)
+        let id = takeID()
+        p.uint32(id)
+        p.string(path)
+        p.uint32(0x02)  // SSH_FXF_WRITE
+        p.uint32(0)     // no attributes
+        try session.write(p.finish(), to: channel, "cannot send an SFTP request")
+        let (type, body) = try Self.receive(on: channel, session)
+        var reader = SFTPPacketReader(body)
+        guard try reader.uint32() == id else { throw Self.unexpected("OPEN") }
+        if type == Self.fxpHandle { return try reader.blob() }
+        guard type == Self.fxpStatus else { throw Self.unexpected("OPEN", type) }
+        throw SSHError(code: 0, message: "cannot open \(path): \(try Self.refusal(&reader) ?? "no handle")", connectionLost: false)
+    }
+
+    /// Writes `bytes` at `offset` in WRITE requests of at most `piece` bytes, all sent
+    /// before their answers are read; returns once the server has answered every one.
+    /// The data go to the channel straight from `bytes`.
+    func write(_ handle: [UInt8], _ bytes: UnsafeRawBufferPointer, at offset: UInt64, piece: Int, path: String) throws(SSHError) {
+        var ids: [UInt32] = []
+        ids.reserveCapacity(bytes.count / piece + 1)
+        var at = 0
+        while at < bytes.count {
+            let n = min(piece, bytes.count - at)
+            var p = SFTPPacketWriter(type: Self.fxpWrite, trailing: n)
+            let id = takeID()
+            ids.append(id)
+            p.uint32(id)
+            p.blob(handle)
+            p.uint64(offset + UInt64(at))
+            p.uint32(UInt32(n))
+            try session.write(p.finish(), to: channel, "cannot write \(path)")
+            try session.write(UnsafeRawBufferPointer(rebasing: bytes[at..<at + n]), to: channel, "cannot write \(path)")
+            at += n
+        }
+        var failure: String? = nil
+        var waiting = Set(ids)
+        while !waiting.isEmpty {
+            let (type, body) = try Self.receive(on: channel, session)
+            var reader = SFTPPacketReader(body)
+            guard type == Self.fxpStatus, waiting.remove(try reader.uint32()) != nil else { throw Self.unexpected("WRITE", type) }
+            if failure == nil, let refusal = try Self.refusal(&reader) { failure = refusal }
+        }
+        if let failure { throw SSHError(code: 0, message: "cannot write \(path): \(failure)", connectionLost: false) }
+    }
+
+    func close(_ handle: [UInt8], path: String) throws(SSHError) {
+        var p = SFTPPacketWriter(type: Self.fxpClose)
+        let id = takeID()
+        p.uint32(id)
+        p.blob(handle)
+        try session.write(p.finish(), to: channel, "cannot close \(path)")
+        let (type, body) = try Self.receive(on: channel, session)
+        var reader = SFTPPacketReader(body)
+        guard type == Self.fxpStatus, try reader.uint32() == id else { throw Self.unexpected("CLOSE", type) }
+        if let refusal = try Self.refusal(&reader) {
+            throw SSHError(code: 0, message: "cannot close \(path): \(refusal)", connectionLost: false)
+        }
+    }
+
+    /// nil for SSH_FX_OK; else the server's words and the status's meaning.
+    private static func refusal(_ reader: inout SFTPPacketReader) throws(SSHError) -> String? {
+        let code = try reader.uint32()
+        guard code != 0 else { return nil }
+        let message = (try? reader.string()) ?? ""
+        let meaning = SFTPClient.statusText(UInt(code))
+        // OpenSSH's words are often just the status's name ("Failure"): said once.
+        return message.isEmpty || meaning.lowercased().hasPrefix(message.lowercased()) ? meaning : "\(message) (\(meaning))"
+    }
+
+    private static func unexpected(_ request: String, _ type: UInt8? = nil) -> SSHError {
+        SSHError(code: 0, message: "the server answered an SFTP \(request) out of turn\(type.map { " (packet type \($0))" } ?? "")",
+                 connectionLost: true)
     }
 
     // MARK: packets
@@ -118,11 +219,27 @@ final class SFTPExtensionChannel {
     }
 }
 
-/// Builds one SFTP packet: `uint32 length`, `byte type`, then the fields.
+/// Builds one SFTP packet: `uint32 length`, `byte type`, then the fields; `trailing` bytes
+/// of data sent separately after it are counted in its length.
 struct SFTPPacketWriter {
     private var bytes: [UInt8]
+    private let trailing: Int
 
-    init(type: UInt8) { bytes = [0, 0, 0, 0, type] }
+    init(type: UInt8, trailing: Int = 0) {
+        bytes = [0, 0, 0, 0, type]
+        self.trailing = trailing
+    }
+
+    mutating func uint64(_ v: UInt64) {
+        uint32(UInt32(v >> 32))
+        uint32(UInt32(v & 0xffff_ffff))
+    }
+
+    /// An SFTP string of raw bytes (a handle).
+    mutating func blob(_ b: [UInt8]) {
+        uint32(UInt32(b.count))
+        bytes += b
+    }
 
     mutating func uint32(_ v: UInt32) {
         bytes += [UInt8(v >> 24), UInt8(v >> 16 & 0xff), UInt8(v >> 8 & 0xff), UInt8(v & 0xff)]
@@ -136,7 +253,7 @@ struct SFTPPacketWriter {
 
     func finish() -> [UInt8] {
         var out = bytes
-        let n = UInt32(out.count - 4)
+        let n = UInt32(out.count - 4 + trailing)
         out[0] = UInt8(n >> 24); out[1] = UInt8(n >> 16 & 0xff); out[2] = UInt8(n >> 8 & 0xff); out[3] = UInt8(n & 0xff)
         return out
     }
@@ -157,11 +274,19 @@ struct SFTPPacketReader {
         return UInt32(bytes[at]) << 24 | UInt32(bytes[at + 1]) << 16 | UInt32(bytes[at + 2]) << 8 | UInt32(bytes[at + 3])
     }
 
+    mutating func uint64() throws(SSHError) -> UInt64 {
+        UInt64(try uint32()) << 32 | UInt64(try uint32())
+    }
+
     mutating func string() throws(SSHError) -> String {
+        String(decoding: try blob(), as: UTF8.self)
+    }
+
+    mutating func blob() throws(SSHError) -> [UInt8] {
         let n = Int(try uint32())
         guard n <= bytes.count - at else { throw Self.short() }
         defer { at += n }
-        return String(decoding: bytes[at..<at + n], as: UTF8.self)
+        return Array(bytes[at..<at + n])
     }
 
     private static func short() -> SSHError {

@@ -272,11 +272,17 @@ public final class SSHSession {
     /// Writes all of `bytes` to a channel of this session (its standard input, or an SFTP
     /// subsystem's requests).
     func write(_ bytes: [UInt8], to channel: OpaquePointer, _ what: String) throws(SSHError) {
+        var failure: SSHError?
+        bytes.withUnsafeBytes { raw in
+            do throws(SSHError) { try write(raw, to: channel, what) } catch { failure = error }
+        }
+        if let failure { throw failure }
+    }
+
+    func write(_ bytes: UnsafeRawBufferPointer, to channel: OpaquePointer, _ what: String) throws(SSHError) {
         var offset = 0
         while offset < bytes.count {
-            let n = bytes.withUnsafeBytes { raw in
-                libssh2_channel_write_ex(channel, 0, raw.baseAddress!.assumingMemoryBound(to: CChar.self) + offset, raw.count - offset)
-            }
+            let n = libssh2_channel_write_ex(channel, 0, bytes.baseAddress!.assumingMemoryBound(to: CChar.self) + offset, bytes.count - offset)
             if n < 0 { throw lastError(Int32(n), what) }
             offset += n
         }

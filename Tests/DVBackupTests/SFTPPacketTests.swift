@@ -1,0 +1,38 @@
+import Testing
+@testable import DVBackup
+
+/// The SFTP v3 framing dvbackup writes itself (draft-ietf-secsh-filexfer-02, section 3).
+struct SFTPPacketTests {
+    @Test func aWriteRequestCountsTheDataSentAfterItsHeader() throws {
+        var p = SFTPPacketWriter(type: SFTPExtensionChannel.fxpWrite, trailing: 131_072)
+        p.uint32(7)
+        p.blob([0xAA, 0xBB])
+        p.uint64(0x1_0000_0002)
+        p.uint32(131_072)
+        let header = p.finish()
+        // uint32 length, byte 6, uint32 id, string handle, uint64 offset, uint32 data length
+        #expect(header == [0, 2, 0, 0x17,  // 1 + 4 + 6 + 8 + 4 = 23 bytes after the length, + 131072 of data = 0x20017
+                           6,
+                           0, 0, 0, 7,
+                           0, 0, 0, 2, 0xAA, 0xBB,
+                           0, 0, 0, 1, 0, 0, 0, 2,
+                           0, 2, 0, 0])
+    }
+
+    @Test func aPacketWithNothingAfterItCountsItsOwnBytes() {
+        var p = SFTPPacketWriter(type: SFTPExtensionChannel.fxpClose)
+        p.uint32(1)
+        p.string("ab")
+        #expect(p.finish() == [0, 0, 0, 11, 4, 0, 0, 0, 1, 0, 0, 0, 2, 0x61, 0x62])
+    }
+
+    @Test func theReaderTakesUInt64sAndHandles() throws {
+        var r = SFTPPacketReader([0, 0, 0, 1, 0, 0, 0, 2, 0, 0, 0, 3, 9, 8, 7, 0, 0, 0, 1])
+        #expect(try r.uint64() == 0x1_0000_0002)
+        #expect(try r.blob() == [9, 8, 7])
+        #expect(!r.atEnd)
+        #expect(throws: SSHError.self) { try r.uint64() }
+        var short = SFTPPacketReader([0, 0, 0, 9, 1])
+        #expect(throws: SSHError.self) { try short.blob() }
+    }
+}
