@@ -102,8 +102,9 @@ public protocol TargetUpload: AnyObject {
     func abort()
     /// Extra writers for one large copy, each on its own connection, used from their own
     /// threads: the copy is then written in chunks at their offsets through these lanes
-    /// instead of through `write`. Targets without them return none.
-    func openLanes(_ count: Int, algorithm: ChecksumAlgorithm, blockSize: Int) -> [any UploadLane]
+    /// instead of through `write`. `expectedBytes`: the size of the whole copy. Targets
+    /// without lanes return none.
+    func openLanes(_ count: Int, algorithm: ChecksumAlgorithm, blockSize: Int, expectedBytes: Int64) -> [any UploadLane]
     /// With lanes: the first `blocks` blocks of the copy are completely written (called in
     /// increasing order, from any thread; the last call covers the whole copy).
     func writtenPrefix(blocks: UInt64)
@@ -112,7 +113,7 @@ public protocol TargetUpload: AnyObject {
 }
 
 extension TargetUpload {
-    public func openLanes(_ count: Int, algorithm: ChecksumAlgorithm, blockSize: Int) -> [any UploadLane] { [] }
+    public func openLanes(_ count: Int, algorithm: ChecksumAlgorithm, blockSize: Int, expectedBytes: Int64) -> [any UploadLane] { [] }
     public func writtenPrefix(blocks: UInt64) {}
     public func lanesFinished() {}
 }

@@ -496,31 +496,40 @@ final class SFTPUpload: TargetUpload {
     private var stream: RemoteHashStream?
     var streamedDigest: Result<String, FileFailure>?
 
-    /// Extra SSH sessions, each with its own handle on the temporary file. A lane that
-    /// cannot be opened is left out; with none, the copy is written through `write`. Where
-    /// the account may run commands, one more session hashes the copy on the server while
-    /// it is written.
-    func openLanes(_ count: Int, algorithm: ChecksumAlgorithm, blockSize: Int) -> [any UploadLane] {
-        var lanes: [any UploadLane] = []
+    /// Extra SSH sessions, each with its own handle on the temporary file, opened at the
+    /// same time. A lane that cannot be opened is left out; with none, the copy is written
+    /// through `write`. Where the account may run commands, one more session hashes the copy
+    /// on the server while it is written.
+    func openLanes(_ count: Int, algorithm: ChecksumAlgorithm, blockSize: Int, expectedBytes: Int64) -> [any UploadLane] {
         lanesStarted = MonotonicClock.now()
-        for _ in 0..<count {
-            guard let ssh = try? SSHSession(session.target.connection) else { break }
-            if let lane = SFTPDirectLane(session: ssh, path: temporaryPath) {
-                lanes.append(lane)
-                laneRequests = "WRITE requests of \(lane.piece >> 10) KiB"
-                continue
+        let connection = session.target.connection
+        let path = temporaryPath
+        let opened = Mutex<[Int: SendableBox<any UploadLane>]>([:])
+        let openers = (0..<count).map { i in
+            WorkerThread(name: "dvbackup-lane-open-\(i)") {
+                guard let lane = Self.openLane(connection, path) else { return }
+                opened.withLock { $0[i] = SendableBox(lane) }
             }
-            guard let sftp = try? SFTPClient(session: ssh),
-                  let file = try? sftp.openForWriting(temporaryPath, truncate: false) else { break }
-            lanes.append(SFTPLane(file: file, sftp: sftp))
-            laneRequests = "libssh2's WRITE requests"
         }
+        for t in openers { t.join() }
+        let lanes = opened.withLock { o in o.keys.sorted().map { o[$0]!.value } }
         laneCount = lanes.count
+        laneRequests = (lanes.first as? SFTPDirectLane).map { "WRITE requests of \($0.piece >> 10) KiB" } ?? "libssh2's WRITE requests"
         if !lanes.isEmpty, session.target.proof == .remoteCommand, session.target.hashWhileWriting {
-            stream = RemoteHashStream(connection: session.target.connection, path: temporaryPath,
-                                      algorithm: algorithm, blockSize: blockSize)
+            stream = RemoteHashStream(connection: connection, path: path,
+                                      algorithm: algorithm, blockSize: blockSize, expectedBytes: expectedBytes)
         }
         return lanes
+    }
+
+    /// One lane on a new session: dvbackup's own large WRITE requests where the server says
+    /// how large they may be, else libssh2's.
+    private static func openLane(_ connection: SSHConnectionConfig, _ path: String) -> (any UploadLane)? {
+        guard let ssh = try? SSHSession(connection) else { return nil }
+        if let lane = SFTPDirectLane(session: ssh, path: path) { return lane }
+        guard let sftp = try? SFTPClient(session: ssh),
+              let file = try? sftp.openForWriting(path, truncate: false) else { return nil }
+        return SFTPLane(file: file, sftp: sftp)
     }
 
     func writtenPrefix(blocks: UInt64) { stream?.written(blocks: blocks) }
@@ -552,7 +561,9 @@ final class SFTPUpload: TargetUpload {
 /// reads each block once the client reports it completely written (all lanes' writes up to
 /// it acknowledged) and pipes the blocks, in order, into one md5sum/sha*sum. After each
 /// stretch it starts flushing the copy to disk in the background (`sync -d`, one at a time),
-/// so that the final flush before the rename finds little left to write.
+/// so that the final flush before the rename finds little left to write. Progress goes in
+/// stretches of 64 MiB, and of 8 MiB over the copy's last 64 MiB, so that little is left to
+/// hash once the last byte is written.
 ///
 /// `@unchecked Sendable`: `result` is written by the stream's thread before it signals
 /// `finished` and read only after waiting for it.
@@ -560,15 +571,22 @@ final class RemoteHashStream: @unchecked Sendable {
     private let progress = BlockingQueue<UInt64>(capacity: 4096)
     private let finished = DispatchSemaphore(value: 0)
     private var result: Result<String, FileFailure> = .failure(FileFailure(.failVerify, "the server's hash was not received"))
-    /// Progress goes to the server every `step` blocks (each message starts one `dd` there).
+    /// Progress goes to the server every `step` blocks (each message starts one `dd` there),
+    /// every `finalStep` blocks from block `finalStretch` on.
     private let step: UInt64
+    private let finalStep: UInt64
+    private let finalStretch: UInt64
     /// (blocks reported by the lanes, blocks announced to the server)
     private let frontier = Mutex<(written: UInt64, announced: UInt64)>((0, 0))
     /// The server reads at least this much per `dd`.
     static let announceBytes = 64 << 20
+    static let finalAnnounceBytes = 8 << 20
 
-    init(connection: SSHConnectionConfig, path: String, algorithm: ChecksumAlgorithm, blockSize: Int) {
+    init(connection: SSHConnectionConfig, path: String, algorithm: ChecksumAlgorithm, blockSize: Int, expectedBytes: Int64) {
         step = UInt64(max(1, Self.announceBytes / blockSize))
+        finalStep = UInt64(max(1, Self.finalAnnounceBytes / blockSize))
+        let blocks = UInt64(max(0, expectedBytes)) / UInt64(blockSize)
+        finalStretch = blocks > step ? blocks - step : 0
         let progress = self.progress
         let script = """
             f=$1; d=0; s=
@@ -612,7 +630,7 @@ final class RemoteHashStream: @unchecked Sendable {
     func written(blocks: UInt64) {
         let announce: UInt64? = frontier.withLock { f in
             f.written = max(f.written, blocks)
-            guard f.written >= f.announced + step else { return nil }
+            guard f.written >= f.announced + (f.written >= finalStretch ? finalStep : step) else { return nil }
             f.announced = f.written
             return f.written
         }

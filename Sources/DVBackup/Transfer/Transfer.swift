@@ -74,7 +74,7 @@ public struct Transfer: Sendable {
                 // Very large files go through several connections at once where the target
                 // offers them: this thread reads and hashes, the lanes send.
                 let lanes = size >= Self.lanesThreshold
-                    ? upload.openLanes(Self.laneCount, algorithm: algorithm, blockSize: Self.laneChunkSize) : []
+                    ? upload.openLanes(Self.laneCount, algorithm: algorithm, blockSize: Self.laneChunkSize, expectedBytes: size) : []
                 let actual: String
                 if !lanes.isEmpty {
                     let digest = Digest(algorithm)
