@@ -325,7 +325,8 @@ struct SFTPTests {
         #expect(row.status == "FAIL_WRITE")
         #expect(row.lastError?.contains("cannot write ") == true, "\(row.lastError ?? "")")
         #expect(row.lastError?.contains("FK2/FULLDISK/.") == true, "the error names the copy: \(row.lastError ?? "")")
-        #expect(row.lastError?.contains("failure (the server gave no reason)") == true, "\(row.lastError ?? "")")
+        #expect(row.lastError?.contains("failure (the server gave no reason); its file system is full: ") == true, "\(row.lastError ?? "")")
+        #expect(row.lastError?.contains(" free of 67.1 MB on the server") == true, "the server was asked how much room is left: \(row.lastError ?? "")")
         #expect(FileManager.default.contents(atPath: finalPath) == Data("an older copy".utf8), "what was under the final name is untouched")
         #expect(tree(full) == [(big.relativePath as NSString).lastPathComponent], "no partial copy is left")
     }

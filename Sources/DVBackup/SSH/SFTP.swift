@@ -55,6 +55,21 @@ public final class SFTPClient {
         public var size: UInt64
     }
 
+    /// The free space and inodes of the file system holding `path` (OpenSSH's
+    /// statvfs@openssh.com); nil where the server does not offer it.
+    public func fileSystem(_ path: String) throws(SSHError) -> (availableBytes: UInt64, totalBytes: UInt64, availableInodes: UInt64)? {
+        var st = LIBSSH2_SFTP_STATVFS()
+        let rc = libssh2_sftp_statvfs(handle, path, path.utf8.count, &st)
+        if rc != 0 {
+            let e = error(Int(rc), "cannot read the file system of \(path)")
+            if e.sftpStatus == 8 { return nil }
+            throw e
+        }
+        let unit = st.f_frsize > 0 ? st.f_frsize : st.f_bsize
+        return (st.f_bavail.multipliedReportingOverflow(by: unit).partialValue,
+                st.f_blocks.multipliedReportingOverflow(by: unit).partialValue, st.f_favail)
+    }
+
     /// `stat`; `nil` when the path does not exist.
     public func stat(_ path: String) throws(SSHError) -> Attributes? {
         var attrs = LIBSSH2_SFTP_ATTRIBUTES()

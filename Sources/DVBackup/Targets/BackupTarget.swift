@@ -100,6 +100,9 @@ public protocol TargetUpload: AnyObject {
     func publish() throws(FileFailure)
     /// Removes whatever was written; the final name keeps what it had.
     func abort()
+    /// Called with a failure to write the copy, before `abort`: the failure, with what the
+    /// target can tell of its cause (a full file system) added.
+    func diagnose(_ failure: FileFailure) -> FileFailure
     /// Extra writers for one large copy, each on its own connection, used from their own
     /// threads: the copy is then written in chunks at their offsets through these lanes
     /// instead of through `write`. `expectedBytes`: the size of the whole copy. Targets
@@ -113,6 +116,7 @@ public protocol TargetUpload: AnyObject {
 }
 
 extension TargetUpload {
+    public func diagnose(_ failure: FileFailure) -> FileFailure { failure }
     public func openLanes(_ count: Int, algorithm: ChecksumAlgorithm, blockSize: Int, expectedBytes: Int64) -> [any UploadLane] { [] }
     public func writtenPrefix(blocks: UInt64) {}
     public func lanesFinished() {}

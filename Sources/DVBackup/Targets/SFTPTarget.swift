@@ -545,6 +545,27 @@ final class SFTPUpload: TargetUpload {
         self.stream = nil
     }
 
+    /// A server refusing a write most often has a full disk, and OpenSSH says only
+    /// "Failure" then: the file system holding the copy is asked how much room is left
+    /// (statvfs@openssh.com) while the partial copy still takes its space.
+    func diagnose(_ failure: FileFailure) -> FileFailure {
+        guard failure.status == .failWrite, !failure.connectionLost,
+              let sftp = try? session.client(),
+              let fs = try? sftp.fileSystem((temporaryPath as NSString).deletingLastPathComponent) else { return failure }
+        let full: String
+        if fs.availableBytes < Self.nearlyFull {
+            full = "its file system is full: \(formatBytes(Int64(clamping: fs.availableBytes))) free of \(formatBytes(Int64(clamping: fs.totalBytes)))"
+        } else if fs.availableInodes == 0 {
+            full = "its file system has no free inodes left"
+        } else {
+            return failure
+        }
+        return FileFailure(.failWrite, "\(failure.reason); \(full) on the server", connectionLost: false)
+    }
+
+    /// Free space below this, after a refused write, is reported as a full disk.
+    static let nearlyFull: UInt64 = 16 << 20
+
     func abort() {
         file = nil
         if let stream { _ = stream.finish() }

@@ -119,8 +119,9 @@ public struct Transfer: Sendable {
                 return .sent(Sent(file: file, copy: WrittenCopy(upload: upload, algorithm: algorithm, expectedHex: actual, bytes: bytes),
                                   location: upload.location, hasCatalogChecksum: catalog != nil, started: start))
             } catch {
+                let failure = upload.diagnose(error)
                 upload.abort()
-                throw error
+                throw failure
             }
         } catch {
             return .done(Self.failed(file, error, bytes: bytes, location: location, since: start))
@@ -143,8 +144,9 @@ public struct Transfer: Sendable {
                                    provenChecksum: "\(s.copy.algorithm.rawValue):\(s.copy.expectedHex)",
                                    seconds: MonotonicClock.now() - s.started, connectionLost: false)
             case .failure(let error):
+                let failure = s.copy.upload.diagnose(error)
                 s.copy.upload.abort()
-                return Self.failed(s.file, error, bytes: s.copy.bytes, location: s.location, since: s.started)
+                return Self.failed(s.file, failure, bytes: s.copy.bytes, location: s.location, since: s.started)
             }
         }
     }
