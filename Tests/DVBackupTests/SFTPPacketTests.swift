@@ -26,6 +26,22 @@ struct SFTPPacketTests {
         #expect(p.finish() == [0, 0, 0, 11, 4, 0, 0, 0, 1, 0, 0, 0, 2, 0x61, 0x62])
     }
 
+    /// limits@openssh.com: uint64 max-packet-length, max-read-length, max-write-length,
+    /// max-open-handles.
+    @Test(arguments: [
+        (packet: 262_144, write: 261_120, expected: 261_120),  // OpenSSH 9
+        (packet: 262_144, write: 262_144, expected: 261_120),  // the header must fit in the packet
+        (packet: 0, write: 65_536, expected: 65_536),          // no packet limit given
+        (packet: 262_144, write: 0, expected: nil),            // no write limit known
+        (packet: 512, write: 65_536, expected: nil),           // no room for data
+    ] as [(packet: UInt64, write: UInt64, expected: Int?)])
+    func theWriteLimitComesFromTheLimitsReply(packet: UInt64, write: UInt64, expected: Int?) throws {
+        var p = SFTPPacketWriter(type: 0)
+        for v in [packet, 261_120, write, 1024] as [UInt64] { p.uint64(v) }
+        var reader = SFTPPacketReader(Array(p.finish().dropFirst(5)))
+        #expect(try SFTPExtensionChannel.writeLimit(&reader) == expected)
+    }
+
     @Test func theReaderTakesUInt64sAndHandles() throws {
         var r = SFTPPacketReader([0, 0, 0, 1, 0, 0, 0, 2, 0, 0, 0, 3, 9, 8, 7, 0, 0, 0, 1])
         #expect(try r.uint64() == 0x1_0000_0002)

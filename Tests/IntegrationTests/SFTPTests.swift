@@ -312,7 +312,7 @@ struct SFTPTests {
         let full = (finalPath as NSString).deletingLastPathComponent
         try FileManager.default.createDirectory(atPath: full, withIntermediateDirectories: true)
         // A 64 MiB file system where the large file's copy goes.
-        #expect(mount("tmpfs", full, "tmpfs", 0, "size=64m") == 0, "mount a small tmpfs (needs root): \(String(cString: strerror(errno)))")
+        try #require(mount("tmpfs", full, "tmpfs", 0, "size=64m") == 0, "mount a small tmpfs (needs root): \(String(cString: strerror(errno)))")
         defer { umount2(full, Int32(MNT_DETACH)) }
         try plant(finalPath, Data("an older copy".utf8))
         chownTree(local, to: TestSSH.user)

@@ -57,7 +57,8 @@ public final class SFTPClient {
 
     /// The free space and inodes of the file system holding `path` (OpenSSH's
     /// statvfs@openssh.com); nil where the server does not offer it.
-    public func fileSystem(_ path: String) throws(SSHError) -> (availableBytes: UInt64, totalBytes: UInt64, availableInodes: UInt64)? {
+    public func fileSystem(_ path: String) throws(SSHError)
+        -> (availableBytes: UInt64, totalBytes: UInt64, availableInodes: UInt64, totalInodes: UInt64)? {
         var st = LIBSSH2_SFTP_STATVFS()
         let rc = libssh2_sftp_statvfs(handle, path, path.utf8.count, &st)
         if rc != 0 {
@@ -67,7 +68,7 @@ public final class SFTPClient {
         }
         let unit = st.f_frsize > 0 ? st.f_frsize : st.f_bsize
         return (st.f_bavail.multipliedReportingOverflow(by: unit).partialValue,
-                st.f_blocks.multipliedReportingOverflow(by: unit).partialValue, st.f_favail)
+                st.f_blocks.multipliedReportingOverflow(by: unit).partialValue, st.f_favail, st.f_files)
     }
 
     /// `stat`; `nil` when the path does not exist.

@@ -17,6 +17,9 @@ final class SFTPExtensionChannel {
     /// The extensions the server announced in its VERSION packet, with their versions.
     let extensions: [String: String]
     private var nextID: UInt32 = 1
+    /// A write broke off between the requests and their answers: the channel is out of
+    /// step with the server and is not used again.
+    private var broken: SSHError?
 
     static let fxpInit: UInt8 = 1, fxpVersion: UInt8 = 2, fxpOpen: UInt8 = 3, fxpClose: UInt8 = 4, fxpWrite: UInt8 = 6
     static let fxpStatus: UInt8 = 101, fxpHandle: UInt8 = 102, fxpExtended: UInt8 = 200, fxpExtendedReply: UInt8 = 201
@@ -107,9 +110,17 @@ final class SFTPExtensionChannel {
         let (type, body) = try Self.receive(on: channel, session)
         var reader = SFTPPacketReader(body)
         guard try reader.uint32() == id, type == Self.fxpExtendedReply else { return nil }
-        _ = try reader.uint64()  // max-packet-length
+        return try Self.writeLimit(&reader)
+    }
+
+    /// From a limits@openssh.com reply (after its id): max-write-length, kept 1 KiB under
+    /// max-packet-length so that a WRITE request's header fits too; nil for 0 ("no limit
+    /// known").
+    static func writeLimit(_ reader: inout SFTPPacketReader) throws(SSHError) -> Int? {
+        let packet = try reader.uint64()  // max-packet-length
         _ = try reader.uint64()  // max-read-length
-        let write = try reader.uint64()
+        var write = try reader.uint64()
+        if packet > 0 { write = min(write, packet > 1024 ? packet - 1024 : 0) }
         return write > 0 ? Int(clamping: write) : nil
     }
 
@@ -135,6 +146,17 @@ final class SFTPExtensionChannel {
     /// before their answers are read; returns once the server has answered every one.
     /// The data go to the channel straight from `bytes`.
     func write(_ handle: [UInt8], _ bytes: UnsafeRawBufferPointer, at offset: UInt64, piece: Int, path: String) throws(SSHError) {
+        if let broken { throw broken }
+        do throws(SSHError) {
+            try sendWrites(handle, bytes, at: offset, piece: piece, path: path)
+        } catch where error.connectionLost || error.code != 0 {
+            // Not the server's refusal: a send or a read broke off midway.
+            broken = error
+            throw error
+        }
+    }
+
+    private func sendWrites(_ handle: [UInt8], _ bytes: UnsafeRawBufferPointer, at offset: UInt64, piece: Int, path: String) throws(SSHError) {
         var ids: [UInt32] = []
         ids.reserveCapacity(bytes.count / piece + 1)
         var at = 0
@@ -163,6 +185,7 @@ final class SFTPExtensionChannel {
     }
 
     func close(_ handle: [UInt8], path: String) throws(SSHError) {
+        if let broken { throw broken }
         var p = SFTPPacketWriter(type: Self.fxpClose)
         let id = takeID()
         p.uint32(id)

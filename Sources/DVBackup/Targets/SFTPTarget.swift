@@ -140,6 +140,9 @@ final class SFTPTargetSession: TargetSession {
 
     // MARK: connection
 
+    /// The SFTP client of a connection that is up; nil rather than reconnecting.
+    var openClient: SFTPClient? { sftp }
+
     func client() throws(FileFailure) -> SFTPClient {
         if let sftp { return sftp }
         var lastError = ""
@@ -546,22 +549,28 @@ final class SFTPUpload: TargetUpload {
     }
 
     /// A server refusing a write most often has a full disk, and OpenSSH says only
-    /// "Failure" then: the file system holding the copy is asked how much room is left
-    /// (statvfs@openssh.com) while the partial copy still takes its space.
+    /// "Failure" then: after a refusal that could mean that (SFTP status failure, no space,
+    /// quota), the file system holding the copy is asked how much room is left
+    /// (statvfs@openssh.com, on the connection already open) while the partial copy still
+    /// takes its space.
     func diagnose(_ failure: FileFailure) -> FileFailure {
         guard failure.status == .failWrite, !failure.connectionLost,
-              let sftp = try? session.client(),
+              Self.refusalsForRoom.contains(where: { failure.reason.contains($0) }),
+              let sftp = session.openClient,
               let fs = try? sftp.fileSystem((temporaryPath as NSString).deletingLastPathComponent) else { return failure }
         let full: String
         if fs.availableBytes < Self.nearlyFull {
             full = "its file system is full: \(formatBytes(Int64(clamping: fs.availableBytes))) free of \(formatBytes(Int64(clamping: fs.totalBytes)))"
-        } else if fs.availableInodes == 0 {
+        } else if fs.totalInodes > 0, fs.availableInodes == 0 {  // 0 of 0: not counted (btrfs, many network file systems)
             full = "its file system has no free inodes left"
         } else {
             return failure
         }
         return FileFailure(.failWrite, "\(failure.reason); \(full) on the server", connectionLost: false)
     }
+
+    /// How the SFTP statuses failure, no space and quota exceeded read in dvbackup's errors.
+    static let refusalsForRoom = [4, 14, 15].map { SFTPClient.statusText(UInt($0)) }
 
     /// Free space below this, after a refused write, is reported as a full disk.
     static let nearlyFull: UInt64 = 16 << 20
