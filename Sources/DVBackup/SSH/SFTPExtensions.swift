@@ -102,14 +102,8 @@ final class SFTPExtensionChannel {
     /// and later); nil when the server does not say.
     func maxWriteLength() throws(SSHError) -> Int? {
         guard extensions[Self.limits] != nil else { return nil }
-        var p = SFTPPacketWriter(type: Self.fxpExtended)
-        let id = takeID()
-        p.uint32(id)
-        p.string(Self.limits)
-        try session.write(p.finish(), to: channel, "cannot send an SFTP request")
-        let (type, body) = try Self.receive(on: channel, session)
-        var reader = SFTPPacketReader(body)
-        guard try reader.uint32() == id, type == Self.fxpExtendedReply else { return nil }
+        var (type, reader) = try ask(Self.fxpExtended, "limits", "cannot send an SFTP request") { $0.string(Self.limits) }
+        guard type == Self.fxpExtendedReply else { return nil }
         return try Self.writeLimit(&reader)
     }
 
@@ -127,16 +121,11 @@ final class SFTPExtensionChannel {
     /// Opens an existing file for writing in place (no truncation), for one of several
     /// writers of a file; returns the server's handle.
     func openForWriting(_ path: String) throws(SSHError) -> [UInt8] {
-        var p = SFTPPacketWriter(type: Self.fxpOpen)
-        let id = takeID()
-        p.uint32(id)
-        p.string(path)
-        p.uint32(0x02)  // SSH_FXF_WRITE
-        p.uint32(0)     // no attributes
-        try session.write(p.finish(), to: channel, "cannot send an SFTP request")
-        let (type, body) = try Self.receive(on: channel, session)
-        var reader = SFTPPacketReader(body)
-        guard try reader.uint32() == id else { throw Self.unexpected("OPEN") }
+        var (type, reader) = try ask(Self.fxpOpen, "OPEN", "cannot send an SFTP request") { p in
+            p.string(path)
+            p.uint32(0x02)  // SSH_FXF_WRITE
+            p.uint32(0)     // no attributes
+        }
         if type == Self.fxpHandle { return try reader.blob() }
         guard type == Self.fxpStatus else { throw Self.unexpected("OPEN", type) }
         throw SSHError(code: 0, message: "cannot open \(path): \(try Self.refusal(&reader) ?? "no handle")", connectionLost: false)
@@ -186,17 +175,26 @@ final class SFTPExtensionChannel {
 
     func close(_ handle: [UInt8], path: String) throws(SSHError) {
         if let broken { throw broken }
-        var p = SFTPPacketWriter(type: Self.fxpClose)
-        let id = takeID()
-        p.uint32(id)
-        p.blob(handle)
-        try session.write(p.finish(), to: channel, "cannot close \(path)")
-        let (type, body) = try Self.receive(on: channel, session)
-        var reader = SFTPPacketReader(body)
-        guard type == Self.fxpStatus, try reader.uint32() == id else { throw Self.unexpected("CLOSE", type) }
+        var (type, reader) = try ask(Self.fxpClose, "CLOSE", "cannot close \(path)") { $0.blob(handle) }
+        guard type == Self.fxpStatus else { throw Self.unexpected("CLOSE", type) }
         if let refusal = try Self.refusal(&reader) {
             throw SSHError(code: 0, message: "cannot close \(path): \(refusal)", connectionLost: false)
         }
+    }
+
+    /// Sends one request (its id, then what `fields` adds) and reads the answer to it:
+    /// the answer's type, and a reader past its id.
+    private func ask(_ type: UInt8, _ request: String, _ what: String,
+                     _ fields: (inout SFTPPacketWriter) -> Void) throws(SSHError) -> (UInt8, SFTPPacketReader) {
+        var p = SFTPPacketWriter(type: type)
+        let id = takeID()
+        p.uint32(id)
+        fields(&p)
+        try session.write(p.finish(), to: channel, what)
+        let (answer, body) = try Self.receive(on: channel, session)
+        var reader = SFTPPacketReader(body)
+        guard try reader.uint32() == id else { throw Self.unexpected(request, answer) }
+        return (answer, reader)
     }
 
     /// nil for SSH_FX_OK; else the server's words and the status's meaning.

@@ -21,6 +21,13 @@ public struct SSHError: Error, CustomStringConvertible, Sendable {
     public var description: String { message }
 }
 
+extension FileFailure {
+    /// A file's failure from an SSH error: its words, and whether the connection is gone.
+    init(_ status: BackupStatus, _ error: SSHError) {
+        self.init(status, error.message, connectionLost: error.connectionLost)
+    }
+}
+
 /// The server's host key could not be trusted: the run must not start.
 public struct HostKeyRejected: Error, CustomStringConvertible, Sendable {
     public enum Reason: Sendable { case unknown, changed, unreadableKnownHosts }

@@ -177,7 +177,7 @@ final class SFTPTargetSession: TargetSession {
             sftp = nil
             ssh = nil
         }
-        return FileFailure(status, error.message, connectionLost: error.connectionLost)
+        return FileFailure(status, error)
     }
 
     func remoteSession() throws(FileFailure) -> SSHSession {
@@ -651,7 +651,7 @@ final class RemoteHashStream: @unchecked Sendable {
             }
             return .success(hex)
         } catch let e as SSHError {
-            return .failure(FileFailure(.failVerify, e.message, connectionLost: e.connectionLost))
+            return .failure(FileFailure(.failVerify, e))
         } catch {
             return .failure(FileFailure(.failVerify, "\(error)"))
         }
@@ -711,7 +711,7 @@ final class SFTPDirectLane: UploadLane {
         do throws(SSHError) {
             try channel.write(handle, chunk, at: offset, piece: piece, path: path)
         } catch {
-            throw FileFailure(.failWrite, error.message, connectionLost: error.connectionLost)
+            throw FileFailure(.failWrite, error)
         }
     }
 
@@ -719,7 +719,7 @@ final class SFTPDirectLane: UploadLane {
         do throws(SSHError) {
             try channel.close(handle, path: path)
         } catch {
-            throw FileFailure(.failWrite, error.message, connectionLost: error.connectionLost)
+            throw FileFailure(.failWrite, error)
         }
     }
 }
@@ -739,7 +739,7 @@ final class SFTPLane: UploadLane {
         do throws(SSHError) {
             try file.write(chunk)
         } catch {
-            throw FileFailure(.failWrite, error.message, connectionLost: error.connectionLost)
+            throw FileFailure(.failWrite, error)
         }
     }
 
@@ -747,7 +747,7 @@ final class SFTPLane: UploadLane {
         do throws(SSHError) {
             try file.close()
         } catch {
-            throw FileFailure(.failWrite, error.message, connectionLost: error.connectionLost)
+            throw FileFailure(.failWrite, error)
         }
     }
 }
