@@ -147,12 +147,14 @@ import Testing
     }
 
     @Test func backoffGrowsAndIsCapped() {
-        let p = RetryPolicy(attempts: 5, baseSeconds: 0.5, capSeconds: 3)
+        let p = RetryPolicy.exponential(attempts: 6, baseSeconds: 0.5, capSeconds: 3)
         for _ in 0..<50 {
-            #expect((0.25...0.5).contains(p.delay(before: 2)))
-            #expect((0.5...1.0).contains(p.delay(before: 3)))
-            #expect((1.5...3.0).contains(p.delay(before: 6)))
+            #expect((0.25...0.5).contains(p.delay(before: 2)!))
+            #expect((0.5...1.0).contains(p.delay(before: 3)!))
+            #expect((1.5...3.0).contains(p.delay(before: 6)!))
         }
+        #expect(p.delay(before: 7) == nil)
+        #expect(S3Store.retryPolicy.attempts == 5)
     }
 
     @Test func objectKeyOfAFile() throws {

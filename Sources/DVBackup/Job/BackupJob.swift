@@ -2,10 +2,6 @@ import Foundation
 import Logging
 import Synchronization
 
-/// Set by SIGINT/SIGTERM: stop planning, let the files in flight finish, record the run as
-/// interrupted.
-let stopRequested = Atomic<Bool>(false)
-
 /// One run of the nightly job, from settings to summary.
 public final class BackupJob {
     public let settings: Settings
@@ -22,10 +18,7 @@ public final class BackupJob {
         out = output
     }
 
-    public static func installSignalHandlers() {
-        signal(SIGINT) { _ in stopRequested.store(true, ordering: .relaxed) }
-        signal(SIGTERM) { _ in stopRequested.store(true, ordering: .relaxed) }
-    }
+    public static func installSignalHandlers() { StopSignal.install() }
 
     func makeTarget() -> any BackupTarget {
         if let swift = settings.backup.swift {
@@ -184,7 +177,7 @@ public final class BackupJob {
                     session = try target.makeSession()
                 } catch {
                     logger.error("worker \(n) cannot open the target: \(error)")
-                    stopRequested.store(true, ordering: .relaxed)
+                    StopSignal.request()
                     while jobs.take() != nil {}
                     return
                 }
@@ -203,7 +196,7 @@ public final class BackupJob {
                 } catch {
                     recorderBox.fail("cannot record the status of datafile \(outcome.file.id): \(error)")
                     logger.error("cannot record the status of datafile \(outcome.file.id): \(error); stopping the run")
-                    stopRequested.store(true, ordering: .relaxed)
+                    StopSignal.request()
                     while results.take() != nil {}
                     return
                 }
@@ -228,7 +221,7 @@ public final class BackupJob {
         var planError: String? = nil
         do {
             totals = try planner.plan { file, _ in
-                if stopRequested.load(ordering: .relaxed) { throw Interrupted() }
+                if StopSignal.isRequested { throw Interrupted() }
                 jobs.put(file)
             }
         } catch is Interrupted {
@@ -246,7 +239,7 @@ public final class BackupJob {
         counts.planned = totals.planned
         counts.skipped = totals.skipped
         counts.deferred = totals.deferred
-        let interrupted = stopRequested.load(ordering: .relaxed)
+        let interrupted = StopSignal.isRequested
         let recordError = recorderBox.error
         let error = [planError, recordError].compactMap { $0 }.first
         let state = error != nil ? "failed" : interrupted ? "interrupted" : "finished"

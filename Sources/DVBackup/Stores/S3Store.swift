@@ -24,7 +24,7 @@ public final class S3Store: SourceStore, Sendable {
     /// (curl 7.88 does not send the header itself).
     static let emptyPayloadHash = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
 
-    public init(config: StoreConfig, settings: S3StoreSettings, logger: Logger, retry: RetryPolicy = .standard) {
+    public init(config: StoreConfig, settings: S3StoreSettings, logger: Logger, retry: RetryPolicy = S3Store.retryPolicy) {
         self.config = config
         self.settings = settings
         self.logger = logger
@@ -35,6 +35,16 @@ public final class S3Store: SourceStore, Sendable {
         options.connectTimeoutSeconds = 20
         options.stallTimeoutSeconds = 60
         pool = HTTPClientPool(options: options)
+    }
+
+    /// Five attempts; waits of 0.25, 0.5, 1 and 2 s, each drawn from its upper half.
+    public static let retryPolicy = RetryPolicy.exponential(attempts: 5, baseSeconds: 0.25, capSeconds: 8)
+
+    /// Waits before attempt `n`; a stop (SIGINT/SIGTERM) ends the wait and the read.
+    private func pause(before n: Int, _ what: String) throws(FileFailure) {
+        if !retry.wait(retry.delay(before: n) ?? 0) {
+            throw FileFailure(.failRead, "\(what): the run was stopped while waiting to try again; the next run reads it again")
+        }
     }
 
     public func locate(_ file: CatalogFile) throws(FileFailure) -> SourceObject {
@@ -98,7 +108,7 @@ public final class S3Store: SourceStore, Sendable {
                     // The server closed a response early without an error: resume.
                     if attempt < retry.attempts {
                         logger.warning("\(what): the response ended after \(delivered) of \(total) bytes; resuming (attempt \(attempt + 1) of \(retry.attempts))")
-                        retry.pause(before: attempt + 1)
+                        try pause(before: attempt + 1, what)
                         continue
                     }
                     throw FileFailure(.failRead, "\(what): the response ended after \(delivered) of \(total) bytes, \(retry.attempts) times")
@@ -113,7 +123,7 @@ public final class S3Store: SourceStore, Sendable {
                 }
                 if retriable && attempt < retry.attempts {
                     logger.warning("\(what): \(error.summary); retrying (attempt \(attempt + 1) of \(retry.attempts))")
-                    retry.pause(before: attempt + 1)
+                    try pause(before: attempt + 1, what)
                     continue
                 }
                 let tries = retriable ? " (after \(attempt) attempts)" : ""
@@ -125,7 +135,7 @@ public final class S3Store: SourceStore, Sendable {
                 if error.isTransient && attempt < retry.attempts {
                     let resume = delivered > 0 ? "; resuming at byte \(delivered)" : "; retrying"
                     logger.warning("\(what): \(Self.transportText(error))\(resume) (attempt \(attempt + 1) of \(retry.attempts))")
-                    retry.pause(before: attempt + 1)
+                    try pause(before: attempt + 1, what)
                     continue
                 }
                 let tries = error.isTransient ? " (after \(attempt) attempts)" : ""
@@ -218,27 +228,6 @@ public struct S3ErrorResponse: Sendable, Equatable {
             .replacingOccurrences(of: "&quot;", with: "\"").replacingOccurrences(of: "&apos;", with: "'")
             .replacingOccurrences(of: "&amp;", with: "&")
             .trimmingCharacters(in: .whitespacesAndNewlines)
-    }
-}
-
-/// How often, and how patiently, a failed request is tried again: exponential backoff with
-/// full jitter.
-public struct RetryPolicy: Sendable {
-    public var attempts: Int
-    public var baseSeconds: Double
-    public var capSeconds: Double
-
-    public static let standard = RetryPolicy(attempts: 5, baseSeconds: 0.25, capSeconds: 8)
-
-    /// The delay before attempt `n` (2, 3, …): a random time up to base·2^(n-2), capped.
-    public func delay(before n: Int) -> Double {
-        let ceiling = min(capSeconds, baseSeconds * pow(2, Double(max(0, n - 2))))
-        return Double.random(in: (ceiling / 2)...max(ceiling / 2, ceiling))
-    }
-
-    public func pause(before n: Int) {
-        let d = delay(before: n)
-        if d > 0 { usleep(useconds_t(d * 1_000_000)) }
     }
 }
 
