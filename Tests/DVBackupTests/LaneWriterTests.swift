@@ -86,3 +86,60 @@ final class MemoryLane: UploadLane, @unchecked Sendable {
         #expect(lanes.allSatisfy { $0.closed })
     }
 }
+
+@Suite struct WrittenPrefixTests {
+    /// Lane threads finish chunks in any order; the prefix they complete must still be
+    /// reported in strictly increasing order, ending at the whole copy, even when a report
+    /// takes time (a slow report must not let a smaller one overtake a larger one).
+    @Test func reportsAreStrictlyIncreasingUnderManyThreads() {
+        let total: UInt64 = 4000
+        let threads = 8
+        let reports = Mutex<[UInt64]>([])
+        let prefix = WrittenPrefix { blocks in
+            // Every few reports are slow, as a report that sends a message over SSH can be.
+            if blocks % 5 == 0 { usleep(200) }
+            reports.withLock { $0.append(blocks) }
+        }
+        let workers = (0..<threads).map { t in
+            WorkerThread(name: "prefix-\(t)") {
+                // Thread t writes chunks t, t + threads, t + 2 × threads, …
+                for index in stride(from: UInt64(t), to: total, by: threads) { prefix.written(index) }
+            }
+        }
+        workers.forEach { $0.join() }
+        let seen = reports.withLock { $0 }
+        #expect(seen.last == total)
+        #expect(zip(seen, seen.dropFirst()).allSatisfy { $0 < $1 }, "reports out of order: \(seen.count) reports")
+    }
+}
+
+@Suite struct BlockAnnouncerTests {
+    /// The lanes' progress sink of the SFTP target is called from every lane thread: the
+    /// counts it passes to the server's hashing program must still be strictly increasing,
+    /// one at least every `step` blocks, ending at the whole copy.
+    @Test func countsStayInOrderUnderConcurrentReports() {
+        let blockSize = 1 << 20
+        let total: UInt64 = 3000
+        let announcer = BlockAnnouncer(blockSize: blockSize, expectedBytes: Int64(total) * Int64(blockSize))
+        let received = Mutex<[UInt64]>([])
+        let reader = WorkerThread(name: "announcements") {
+            while let n = announcer.announcements.take() {
+                if n % 3 == 0 { usleep(100) }  // a slow link to the server
+                received.withLock { $0.append(n) }
+            }
+        }
+        let threads = 6
+        let reporters = (0..<threads).map { t in
+            WorkerThread(name: "reporter-\(t)") {
+                for blocks in stride(from: UInt64(t + 1), through: total, by: threads) { announcer.written(blocks: blocks) }
+            }
+        }
+        reporters.forEach { $0.join() }
+        announcer.finish()
+        reader.join()
+        let counts = received.withLock { $0 }
+        #expect(counts.last == total)
+        #expect(zip(counts, counts.dropFirst()).allSatisfy { $0 < $1 }, "out of order: \(counts)")
+        #expect(counts.count >= Int(total / announcer.step), "a count at least every \(announcer.step) blocks")
+    }
+}

@@ -4,7 +4,7 @@ import Testing
 /// The SFTP v3 framing dvbackup writes itself (draft-ietf-secsh-filexfer-02, section 3).
 struct SFTPPacketTests {
     @Test func aWriteRequestCountsTheDataSentAfterItsHeader() throws {
-        var p = SFTPPacketWriter(type: SFTPExtensionChannel.fxpWrite, trailing: 131_072)
+        var p = SFTPPacketWriter(type: .write, trailing: 131_072)
         p.uint32(7)
         p.blob([0xAA, 0xBB])
         p.uint64(0x1_0000_0002)
@@ -20,7 +20,7 @@ struct SFTPPacketTests {
     }
 
     @Test func aPacketWithNothingAfterItCountsItsOwnBytes() {
-        var p = SFTPPacketWriter(type: SFTPExtensionChannel.fxpClose)
+        var p = SFTPPacketWriter(type: .close)
         p.uint32(1)
         p.string("ab")
         #expect(p.finish() == [0, 0, 0, 11, 4, 0, 0, 0, 1, 0, 0, 0, 2, 0x61, 0x62])
@@ -36,7 +36,7 @@ struct SFTPPacketTests {
         (packet: 512, write: 65_536, expected: nil),           // no room for data
     ] as [(packet: UInt64, write: UInt64, expected: Int?)])
     func theWriteLimitComesFromTheLimitsReply(packet: UInt64, write: UInt64, expected: Int?) throws {
-        var p = SFTPPacketWriter(type: 0)
+        var p = SFTPPacketWriter(type: SFTPPacketType(rawValue: 0))
         for v in [packet, 261_120, write, 1024] as [UInt64] { p.uint64(v) }
         var reader = SFTPPacketReader(Array(p.finish().dropFirst(5)))
         #expect(try SFTPExtensionChannel.writeLimit(&reader) == expected)

@@ -20,33 +20,11 @@ public final class SFTPClient {
     /// The error of the last call: an SFTP status with its meaning, or the session's error.
     func error(_ rc: Int, _ what: String) -> SSHError {
         if Int32(rc) == LIBSSH2_ERROR_SFTP_PROTOCOL {
-            let status = libssh2_sftp_last_error(handle)
+            let status = SFTPStatus(rawValue: UInt32(truncatingIfNeeded: libssh2_sftp_last_error(handle)))
             return SSHError(code: LIBSSH2_ERROR_SFTP_PROTOCOL, sftpStatus: status,
-                            message: "\(what): \(Self.statusText(status))", connectionLost: false)
+                            message: "\(what): \(status)", connectionLost: false)
         }
         return session.lastError(Int32(rc), what)
-    }
-
-    /// The SFTP status codes of draft-ietf-secsh-filexfer, as a server reports them.
-    static func statusText(_ status: UInt) -> String {
-        switch status {
-        case 1: "end of file"
-        case 2: "no such file or directory"
-        case 3: "permission denied"
-        case 4: "failure (the server gave no reason)"
-        case 5: "bad message"
-        case 6: "no connection"
-        case 7: "connection lost"
-        case 8: "operation not supported by the server"
-        case 9: "invalid handle"
-        case 10: "no such path"
-        case 11: "file already exists"
-        case 12: "write protected"
-        case 13: "no media"
-        case 14: "no space left on the file system"
-        case 15: "quota exceeded"
-        default: "SFTP status \(status)"
-        }
     }
 
     public struct Attributes: Sendable {
@@ -63,7 +41,7 @@ public final class SFTPClient {
         let rc = libssh2_sftp_statvfs(handle, path, path.utf8.count, &st)
         if rc != 0 {
             let e = error(Int(rc), "cannot read the file system of \(path)")
-            if e.sftpStatus == 8 { return nil }
+            if e.sftpStatus == .opUnsupported { return nil }
             throw e
         }
         let unit = st.f_frsize > 0 ? st.f_frsize : st.f_bsize
@@ -77,7 +55,7 @@ public final class SFTPClient {
         let rc = libssh2_sftp_stat_ex(handle, path, UInt32(path.utf8.count), LIBSSH2_SFTP_STAT, &attrs)
         if rc != 0 {
             let e = error(Int(rc), "cannot stat \(path)")
-            if e.sftpStatus == 2 || e.sftpStatus == 10 { return nil }
+            if e.sftpStatus?.meansMissing == true { return nil }
             throw e
         }
         let mode = attrs.permissions & UInt(LIBSSH2_SFTP_S_IFMT)
@@ -110,28 +88,26 @@ public final class SFTPClient {
     /// Opens for writing: created and truncated, or (`truncate: false`) an existing file
     /// written in place, for several writers of one file.
     public func openForWriting(_ path: String, mode: Int = 0o644, truncate: Bool = true) throws(SSHError) -> SFTPFile {
-        let flags = truncate ? LIBSSH2_FXF_WRITE | LIBSSH2_FXF_CREAT | LIBSSH2_FXF_TRUNC : LIBSSH2_FXF_WRITE
-        guard let h = libssh2_sftp_open_ex(handle, path, UInt32(path.utf8.count), UInt(flags), mode, LIBSSH2_SFTP_OPENFILE) else {
-            throw error(Int(libssh2_session_last_errno(session.handle)), "cannot create \(path)")
-        }
-        return SFTPFile(client: self, handle: h, path: path)
+        try open(path, truncate ? [.write, .create, .truncate] : .write, mode: mode, "cannot create \(path)")
     }
 
     /// Flushes an existing file to the server's disk (fsync@openssh.com); `false` when the
     /// server does not offer it.
     public func syncFile(_ path: String) throws(SSHError) -> Bool {
-        guard let h = libssh2_sftp_open_ex(handle, path, UInt32(path.utf8.count), UInt(LIBSSH2_FXF_WRITE), 0, LIBSSH2_SFTP_OPENFILE) else {
-            throw error(Int(libssh2_session_last_errno(session.handle)), "cannot open \(path) to flush it")
-        }
-        let file = SFTPFile(client: self, handle: h, path: path)
+        let file = try open(path, .write, mode: 0, "cannot open \(path) to flush it")
         let synced = try file.sync()
         try file.close()
         return synced
     }
 
     public func openForReading(_ path: String) throws(SSHError) -> SFTPFile {
-        guard let h = libssh2_sftp_open_ex(handle, path, UInt32(path.utf8.count), UInt(LIBSSH2_FXF_READ), 0, LIBSSH2_SFTP_OPENFILE) else {
-            throw error(Int(libssh2_session_last_errno(session.handle)), "cannot open \(path)")
+        try open(path, .read, mode: 0, "cannot open \(path)")
+    }
+
+    /// `libssh2_sftp_open_ex` with typed flags; `what` begins the error.
+    private func open(_ path: String, _ flags: SFTPOpenFlags, mode: Int, _ what: String) throws(SSHError) -> SFTPFile {
+        guard let h = libssh2_sftp_open_ex(handle, path, UInt32(path.utf8.count), UInt(flags.rawValue), mode, LIBSSH2_SFTP_OPENFILE) else {
+            throw error(Int(libssh2_session_last_errno(session.handle)), what)
         }
         return SFTPFile(client: self, handle: h, path: path)
     }
@@ -186,7 +162,7 @@ public final class SFTPFile {
         let rc = libssh2_sftp_fsync(handle)
         if rc == 0 { return true }
         let e = client.error(Int(rc), "cannot flush \(path) to the server's disk")
-        if e.sftpStatus == 8 { return false }
+        if e.sftpStatus == .opUnsupported { return false }
         throw e
     }
 
@@ -196,9 +172,4 @@ public final class SFTPFile {
         let rc = libssh2_sftp_close_handle(h)
         if rc != 0 { throw client.error(Int(rc), "cannot close \(path)") }
     }
-}
-
-/// Quotes a path for a POSIX shell: `'it'\''s'`.
-public func shellQuote(_ s: String) -> String {
-    "'" + s.replacingOccurrences(of: "'", with: "'\\''") + "'"
 }

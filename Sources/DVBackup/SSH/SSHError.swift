@@ -5,13 +5,13 @@ public struct SSHError: Error, CustomStringConvertible, Sendable {
     /// libssh2's error code (`LIBSSH2_ERROR_*`), or 0 for errors of our own.
     public let code: Int32
     /// For SFTP status errors, the server's `SSH_FX_*` code.
-    public let sftpStatus: UInt?
+    public let sftpStatus: SFTPStatus?
     public let message: String
     /// Whether the connection is gone (socket closed, timeout, protocol failure) and must be
     /// re-established; `false` for an error about one file or one request.
     public let connectionLost: Bool
 
-    public init(code: Int32, sftpStatus: UInt? = nil, message: String, connectionLost: Bool) {
+    public init(code: Int32, sftpStatus: SFTPStatus? = nil, message: String, connectionLost: Bool) {
         self.code = code
         self.sftpStatus = sftpStatus
         self.message = message

@@ -87,7 +87,9 @@ extension TargetSession {
     }
 }
 
-/// A copy being written.
+/// A copy being written: what every target does. Capabilities only some targets have are
+/// protocols of their own (`LaneUpload`, `DiagnosingUpload` in LaneUpload.swift), asked for
+/// with `as?`.
 public protocol TargetUpload: AnyObject {
     /// Where the copy will live once published (a path or URL, without secrets).
     var location: String { get }
@@ -100,30 +102,4 @@ public protocol TargetUpload: AnyObject {
     func publish() throws(FileFailure)
     /// Removes whatever was written; the final name keeps what it had.
     func abort()
-    /// Called with a failure to write the copy, before `abort`: the failure, with what the
-    /// target can tell of its cause (a full file system) added.
-    func diagnose(_ failure: FileFailure) -> FileFailure
-    /// Extra writers for one large copy, each on its own connection, used from their own
-    /// threads: the copy is then written in chunks at their offsets through these lanes
-    /// instead of through `write`. `expectedBytes`: the size of the whole copy. Targets
-    /// without lanes return none.
-    func openLanes(_ count: Int, algorithm: ChecksumAlgorithm, blockSize: Int, expectedBytes: Int64) -> [any UploadLane]
-    /// With lanes: the first `blocks` blocks of the copy are completely written (called in
-    /// increasing order, from any thread; the last call covers the whole copy).
-    func writtenPrefix(blocks: UInt64)
-    /// With lanes: every block is written; returns once the target has what it needs.
-    func lanesFinished()
-}
-
-extension TargetUpload {
-    public func diagnose(_ failure: FileFailure) -> FileFailure { failure }
-    public func openLanes(_ count: Int, algorithm: ChecksumAlgorithm, blockSize: Int, expectedBytes: Int64) -> [any UploadLane] { [] }
-    public func writtenPrefix(blocks: UInt64) {}
-    public func lanesFinished() {}
-}
-
-/// One extra writer of a large copy (see `TargetUpload.openLanes`). Used by one thread.
-public protocol UploadLane: AnyObject {
-    func write(_ chunk: UnsafeRawBufferPointer, at offset: UInt64) throws(FileFailure)
-    func close() throws(FileFailure)
 }

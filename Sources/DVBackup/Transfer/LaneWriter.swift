@@ -42,7 +42,7 @@ final class LaneWriter {
             let queue = queues[i]
             let pool = self.pool
             let failure = self.failure
-            let box = SendableBox(lane)
+            let box = SendableBox(lane)  // handed to its thread, which alone uses it from now on
             threads.append(WorkerThread(name: "dvbackup-lane-\(i)") {
                 let lane = box.value
                 var failed = false
@@ -93,9 +93,17 @@ final class FirstFailure: Sendable {
     var value: FileFailure? { state.withLock { $0 } }
 }
 
-/// The longest run of chunks 0, 1, 2, … that are all written, reported as it grows.
+/// The longest run of chunks 0, 1, 2, … that are all written, reported as it grows, from
+/// whichever lane thread completes it.
+///
+/// Reports are strictly increasing (`LaneProgress` promises it): each is delivered under a
+/// lock of its own, and a run that a faster thread has already outgrown is not reported.
+/// The lock of the written chunks is not held while reporting, so that lanes keep
+/// recording while a report is slow.
 final class WrittenPrefix: Sendable {
     private let state = Mutex<(frontier: UInt64, done: Set<UInt64>)>((0, []))
+    /// The largest run reported so far.
+    private let reported = Mutex<UInt64>(0)
     private let report: @Sendable (UInt64) -> Void
 
     init(_ report: @escaping @Sendable (UInt64) -> Void) { self.report = report }
@@ -107,6 +115,11 @@ final class WrittenPrefix: Sendable {
             while s.done.remove(s.frontier) != nil { s.frontier += 1 }
             return s.frontier > before ? s.frontier : nil
         }
-        if let advanced { report(advanced) }
+        guard let advanced else { return }
+        reported.withLock { last in
+            guard advanced > last else { return }
+            last = advanced
+            report(advanced)
+        }
     }
 }

@@ -68,47 +68,18 @@ public struct Transfer: Sendable {
                                                                    catalogChecksum: catalog))
             location = upload.location
             do throws(FileFailure) {
-                // Large files are hashed on a second thread while this one sends, so the
-                // digest costs no sending time.
                 let size = file.expectedSourceSize ?? file.fileSize ?? 0
                 // Very large files go through several connections at once where the target
                 // offers them: this thread reads and hashes, the lanes send.
-                let lanes = size >= Self.lanesThreshold
-                    ? upload.openLanes(Self.laneCount, algorithm: algorithm, blockSize: Self.laneChunkSize, expectedBytes: size) : []
                 let actual: String
-                if !lanes.isEmpty {
-                    let digest = Digest(algorithm)
-                    let target = SendableBox(upload)
-                    let writer = LaneWriter(lanes: lanes, chunkSize: Self.laneChunkSize) { blocks in
-                        target.value.writtenPrefix(blocks: blocks)
-                    }
-                    do throws(FileFailure) {
-                        try store.stream(object, chunkSize: Self.laneChunkSize) { (chunk) throws(FileFailure) in
-                            try writer.write(chunk)
-                            digest.update(chunk)
-                            bytes += Int64(chunk.count)
-                        }
-                    } catch {
-                        try? writer.finish()
-                        throw error
-                    }
-                    try writer.finish()
-                    upload.lanesFinished()
-                    actual = digest.finalizeHex()
+                if size >= Self.lanesThreshold, let laned = upload as? any LaneUpload,
+                   case let lanes = laned.openLanes(Self.laneCount, algorithm: algorithm, blockSize: Self.laneChunkSize, expectedBytes: size),
+                   !lanes.writers.isEmpty {
+                    actual = try Self.sendThroughLanes(lanes, store, object, algorithm, &bytes)
+                    laned.lanesFinished()
                 } else {
-                    let digest = size >= Self.parallelHashThreshold ? DigestHandle.parallel(algorithm) : DigestHandle.inline(algorithm)
-                    do throws(FileFailure) {
-                        try store.stream(object, chunkSize: session.preferredChunkSize) { (chunk) throws(FileFailure) in
-                            digest.begin(chunk)
-                            defer { digest.end() }
-                            try upload.write(chunk)
-                            bytes += Int64(chunk.count)
-                        }
-                    } catch {
-                        _ = digest.finish()  // ends the hashing thread
-                        throw error
-                    }
-                    actual = digest.finish()
+                    actual = try Self.sendThroughSession(upload, store, object, algorithm, size: size,
+                                                         chunkSize: session.preferredChunkSize, &bytes)
                 }
                 if let catalog, catalog.hex != actual {
                     throw FileFailure(.failSourceChecksum, "the source \(object.address) has \(algorithm.rawValue) \(actual), the catalog records \(catalog.hex): the primary copy differs from what was deposited; nothing was written under the final name")
@@ -119,13 +90,57 @@ public struct Transfer: Sendable {
                 return .sent(Sent(file: file, copy: WrittenCopy(upload: upload, algorithm: algorithm, expectedHex: actual, bytes: bytes),
                                   location: upload.location, hasCatalogChecksum: catalog != nil, started: start))
             } catch {
-                let failure = upload.diagnose(error)
+                let failure = upload.diagnosed(error)
                 upload.abort()
                 throw failure
             }
         } catch {
             return .done(Self.failed(file, error, bytes: bytes, location: location, since: start))
         }
+    }
+
+    /// Sends the source through the upload's own connection, hashing it on the way (large
+    /// files on a second thread, so that the digest costs no sending time); returns its digest.
+    private static func sendThroughSession(_ upload: any TargetUpload, _ store: any SourceStore, _ object: SourceObject,
+                                           _ algorithm: ChecksumAlgorithm, size: Int64, chunkSize: Int,
+                                           _ bytes: inout Int64) throws(FileFailure) -> String {
+        let digest = size >= parallelHashThreshold ? DigestHandle.parallel(algorithm) : DigestHandle.inline(algorithm)
+        do throws(FileFailure) {
+            try store.stream(object, chunkSize: chunkSize) { (chunk) throws(FileFailure) in
+                digest.begin(chunk)
+                defer { digest.end() }
+                try upload.write(chunk)
+                bytes += Int64(chunk.count)
+            }
+        } catch {
+            _ = digest.finish()  // ends the hashing thread
+            throw error
+        }
+        return digest.finish()
+    }
+
+    /// Sends the source through `lanes`: this thread reads and hashes, the lane threads
+    /// write and tell the lanes' `progress` how far the copy is complete. The upload itself
+    /// stays on this thread. Returns the digest.
+    private static func sendThroughLanes(_ lanes: UploadLanes, _ store: any SourceStore, _ object: SourceObject,
+                                         _ algorithm: ChecksumAlgorithm, _ bytes: inout Int64) throws(FileFailure) -> String {
+        let digest = Digest(algorithm)
+        let progress = lanes.progress
+        let writer = LaneWriter(lanes: lanes.writers, chunkSize: laneChunkSize) { blocks in
+            progress?.writtenPrefix(blocks: blocks)
+        }
+        do throws(FileFailure) {
+            try store.stream(object, chunkSize: laneChunkSize) { (chunk) throws(FileFailure) in
+                try writer.write(chunk)
+                digest.update(chunk)
+                bytes += Int64(chunk.count)
+            }
+        } catch {
+            try? writer.finish()
+            throw error
+        }
+        try writer.finish()
+        return digest.finalizeHex()
     }
 
     /// Proves and publishes sent files; returns their outcomes in order.
@@ -144,7 +159,7 @@ public struct Transfer: Sendable {
                                    provenChecksum: "\(s.copy.algorithm.rawValue):\(s.copy.expectedHex)",
                                    seconds: MonotonicClock.now() - s.started, connectionLost: false)
             case .failure(let error):
-                let failure = s.copy.upload.diagnose(error)
+                let failure = s.copy.upload.diagnosed(error)
                 s.copy.upload.abort()
                 return Self.failed(s.file, failure, bytes: s.copy.bytes, location: s.location, since: s.started)
             }
