@@ -8,8 +8,13 @@ public struct ReportStore {
     public init(connection: PostgresConnection) { db = connection }
 
     /// Whether the database has the report columns (V004 applied).
+    public func hasReportColumns() throws(PostgresError) -> Bool {
+        try Migrations.applied(db).contains(4)
+    }
+
+    /// ``hasReportColumns()``, `false` when the database cannot say.
     public func isAvailable() -> Bool {
-        (try? Migrations.applied(db).contains(4)) == true
+        (try? hasReportColumns()) == true
     }
 
     /// Stores `report` on run `runId`.

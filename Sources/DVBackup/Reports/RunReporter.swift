@@ -36,12 +36,10 @@ public struct RunReporter {
         let composer = ReportComposer(settings)
         let mail = MorningReport(settings: settings, logger: logger)
         var report: RunReport
-        var runId: Int64?
         switch outcome {
         case .notRun:
             return
         case .finished(let summary):
-            runId = summary.runId
             summary.render(into: output) { body in
                 guard let listed = failures(summary.runId) else { throw unreadable! }
                 try listed(body)
@@ -49,28 +47,19 @@ public struct RunReporter {
             output.flush()
             report = composer.finished(summary, exit: exit, failures: failures(summary.runId))
         case .couldNotStart(let mode, let reason, let id):
-            runId = id
             report = composer.couldNotStart(mode: mode, reason: reason, runId: id, exit: exit)
         }
         report = mail.redacted(report)
 
         // Stored first: a report that cannot be mailed is still there in the morning.
         let store = db.map(ReportStore.init(connection:))
-        if let store, store.isAvailable() {
-            do {
-                if let runId {
-                    try store.save(report, runId: runId)
-                } else if case .couldNotStart(let mode, let reason, _) = outcome {
-                    runId = try store.saveNotStarted(report, mode: mode, reason: Redaction.redact(reason, secrets: mail.secrets))
-                    report.runId = runId
-                }
-            } catch {
-                logger.error("cannot store the report in \(label): \(error)")
-            }
+        if let store {
+            save(&report, outcome, store: store, redacting: mail.secrets)
         } else {
-            logger.warning("the report is not stored: \(label) \(db == nil ? "cannot be reached" : "has no report columns yet (dvbackup init-db)")")
+            logger.warning("the report is not stored: \(label) cannot be reached")
         }
 
+        let runId = report.runId
         let sent = mail.send(report, automatic: true)
         if let store, let runId {
             do { try store.recordMail(sent, runId: runId) } catch {
@@ -79,6 +68,25 @@ public struct RunReporter {
         }
         if case .failed = sent, let runId, store != nil {
             logger.error("the report is stored with run \(runId): `dvbackup report --config \(settings.path) --run \(runId) --send` sends it again")
+        }
+    }
+
+    /// Stores `report` with its run, or (a run that could not start before its row was
+    /// written) in a row of its own, whose id `report.runId` then holds.
+    private func save(_ report: inout RunReport, _ outcome: RunOutcome, store: ReportStore, redacting secrets: [String?]) {
+        let label = settings.database.backupLabel
+        do {
+            guard try store.hasReportColumns() else {
+                logger.warning("the report is not stored: \(label) has no report columns yet (dvbackup init-db)")
+                return
+            }
+            if let runId = report.runId {
+                try store.save(report, runId: runId)
+            } else if case .couldNotStart(let mode, let reason, _) = outcome {
+                report.runId = try store.saveNotStarted(report, mode: mode, reason: Redaction.redact(reason, secrets: secrets))
+            }
+        } catch {
+            logger.error("cannot store the report in \(label): \(error)")
         }
     }
 }
