@@ -91,10 +91,11 @@ extension DVBackupCommand {
             let mode: RunMode = rerun ? .rerun : .incremental
             let (settings, logger) = try options.loadSettings(reportingFor: dryRun ? nil : mode, readsStores: true)
             BackupJob.installSignalHandlers()
-            let job = BackupJob(settings: settings, mode: mode, logger: logger, output: OutputWriter())
+            let out = OutputWriter()
+            let job = BackupJob(settings: settings, mode: mode, logger: logger, output: out)
             let status = dryRun ? job.dryRun() : job.run()
-            // The morning report (not for a dry run): stored and mailed; never changes the exit code.
-            if !dryRun { MorningReport(settings: settings, logger: logger).deliver(job: job, exit: status) }
+            // The summary, then the morning report (not for a dry run): stored and mailed; never changes the exit code.
+            if !dryRun { RunReporter(settings: settings, logger: logger).report(job.outcome, exit: status, output: out) }
             throw ExitCode(status.rawValue)
         }
     }
@@ -121,7 +122,7 @@ extension DVBackupCommand {
                     print("\(settings.database.backupLabel) is up to date (schema version \(Migrations.all.count))")
                 } else {
                     if hadOriginal {
-                        let rows = try db.query("SELECT count(*) FROM datafilestatus").int(0, 0) ?? 0
+                        let rows = try db.query("SELECT count(*) AS n FROM datafilestatus").int(0, "n") ?? 0
                         print("upgraded the original datafilestatus table in place, keeping its \(rows) rows")
                     }
                     for name in applied { print("applied \(name)") }

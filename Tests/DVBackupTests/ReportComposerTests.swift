@@ -10,7 +10,7 @@ import Testing
         for (s, n) in failures { c[s] = n }
         c.planned = ok + failures.values.reduce(0, +)
         c.bytes = 3_100_000_000
-        return RunSummary(runId: 12, mode: .incremental, state: state, counts: c, seconds: 2474, target: "directory /mnt/backup", error: error)
+        return RunSummary(runId: 12, mode: .incremental, state: RunState(rawValue: state)!, counts: c, seconds: 2474, target: "directory /mnt/backup", error: error)
     }
 
     func failed(_ status: BackupStatus, _ id: Int64, reason: String = "gone") -> FailedFile {

@@ -229,8 +229,13 @@ struct MailTests {
         let quietRun = try #require(try s.runRows().last)
         #expect(quietRun.mailStatus == "not-sent" && quietRun.mailError?.contains("MailOn") == true)
         #expect(quietRun.report != nil, "the report is stored all the same")
-        usleep(500_000)
-        #expect(try TestSMTP.messages(to: quiet[0]).isEmpty)
+        // Handshake: a marker sent through the same sink after the run; once it is saved,
+        // a mail the run had sent would have been saved before it.
+        let marker = "marker \(UUID().uuidString)"
+        let message = MailMessage(from: Self.from, to: quiet, subject: marker, text: "after the run\n").rendered()
+        _ = try SMTPClient(config: SMTPConfig(url: TestSMTP.plainURL)).send(from: Self.from, to: quiet, message: message)
+        #expect(try TestSMTP.message(to: quiet[0]).headers["subject"] == marker)
+        #expect(try TestSMTP.messages(to: quiet[0]).map { $0.headers["subject"] } == [marker], "the run mailed nothing")
     }
 
     @Test func runsThatCannotStartStillMailWhy() throws {

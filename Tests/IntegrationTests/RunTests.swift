@@ -206,4 +206,21 @@ struct RunTests {
         #expect(result.code == 0, "\(result.stderr)")
         #expect(s.backupBytes(f) == f.bytes)
     }
+
+    /// The summary printed after the run (by the reports, from the run's outcome and the
+    /// backup database) names the run and lists its failed files.
+    @Test func theSummaryNamesTheRunAndListsItsFailedFiles() throws {
+        let s = try Sandbox(seed: 243)
+        let ds = try s.addDataset()
+        _ = try s.addFile(dataset: ds, size: 100)
+        let missing = try s.addFile(dataset: ds, size: 10, writeBytes: false)
+        let r = try s.dvbackup("run")
+        #expect(r.code == 1)
+        let lines = r.stdout.split(separator: "\n").map(String.init)
+        let first = try #require(lines.first)
+        #expect(first.hasPrefix("dvbackup incremental run ") && first.contains(" finished in ") && first.hasSuffix(": 1 failed"), "\(first)")
+        let header = try #require(lines.firstIndex(of: "Failed files (most serious first):"), "\(r.stdout)")
+        let line = try #require(lines.dropFirst(header + 1).first)
+        #expect(line.hasPrefix("  FAIL_READ ") && line.contains("datafile \(missing.id) \(missing.storageIdentifier): "), "\(line)")
+    }
 }

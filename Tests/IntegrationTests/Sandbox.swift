@@ -384,17 +384,20 @@ final class Sandbox {
         let db = try backupConnection()
         let r = try db.query("""
             SELECT datafileid, status, datasetidentifier, datasetpid, storageidentifier, checksumtype, checksumvalue,
-                   provenchecksum, filesize, location, lasterror, attempts, lastbackupmethod, createdate::text, lastbackuptime::text
+                   provenchecksum, filesize, location, lasterror, attempts, lastbackupmethod, createdate::text AS createdate,
+                   lastbackuptime::text AS lastbackuptime
             FROM datafilestatus WHERE datafileid IS NOT NULL
             """)
         var rows: [Int64: StatusRow] = [:]
         for i in 0..<r.rowCount {
-            rows[r.int(i, 0)!] = StatusRow(
-                status: r.string(i, 1) ?? "", datasetIdentifier: r.string(i, 2), datasetPID: r.string(i, 3),
-                storageIdentifier: r.string(i, 4), checksumType: r.string(i, 5), checksumValue: r.string(i, 6),
-                provenChecksum: r.string(i, 7), fileSize: r.int(i, 8), location: r.string(i, 9),
-                lastError: r.string(i, 10), attempts: r.int(i, 11) ?? 0, method: r.string(i, 12),
-                createdate: r.string(i, 13), lastBackupTime: r.string(i, 14))
+            rows[try r.int(i, "datafileid")!] = StatusRow(
+                status: try r.string(i, "status") ?? "", datasetIdentifier: try r.string(i, "datasetidentifier"),
+                datasetPID: try r.string(i, "datasetpid"), storageIdentifier: try r.string(i, "storageidentifier"),
+                checksumType: try r.string(i, "checksumtype"), checksumValue: try r.string(i, "checksumvalue"),
+                provenChecksum: try r.string(i, "provenchecksum"), fileSize: try r.int(i, "filesize"),
+                location: try r.string(i, "location"), lastError: try r.string(i, "lasterror"),
+                attempts: try r.int(i, "attempts") ?? 0, method: try r.string(i, "lastbackupmethod"),
+                createdate: try r.string(i, "createdate"), lastBackupTime: try r.string(i, "lastbackuptime"))
         }
         return rows
     }

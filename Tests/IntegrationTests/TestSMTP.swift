@@ -231,13 +231,15 @@ extension Sandbox {
         let db = try backupConnection()
         let r = try db.query("""
             SELECT id, state, exit_code, report_subject, report, report_csv, mail_status, mail_error, mail_recipients,
-                   mailed_at::text, error
+                   mailed_at::text AS mailed_at, error
             FROM dvbackup_run ORDER BY id
             """)
-        return (0..<r.rowCount).map { i in
-            RunRow(id: r.int(i, 0) ?? 0, state: r.string(i, 1) ?? "", exitCode: r.int(i, 2), subject: r.string(i, 3),
-                   report: r.string(i, 4), csv: r.string(i, 5), mailStatus: r.string(i, 6), mailError: r.string(i, 7),
-                   mailRecipients: r.string(i, 8), mailedAt: r.string(i, 9), error: r.string(i, 10))
+        return try (0..<r.rowCount).map { i in
+            RunRow(id: try r.int(i, "id") ?? 0, state: try r.string(i, "state") ?? "", exitCode: try r.int(i, "exit_code"),
+                   subject: try r.string(i, "report_subject"), report: try r.string(i, "report"), csv: try r.string(i, "report_csv"),
+                   mailStatus: try r.string(i, "mail_status"), mailError: try r.string(i, "mail_error"),
+                   mailRecipients: try r.string(i, "mail_recipients"), mailedAt: try r.string(i, "mailed_at"),
+                   error: try r.string(i, "error"))
         }
     }
 }

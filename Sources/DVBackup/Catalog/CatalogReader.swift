@@ -47,9 +47,10 @@ public final class CatalogReader {
     public init(connection: PostgresConnection) { self.connection = connection }
 
     static let selectList = """
-        SELECT f.id, o.createdate::text, ds.protocol, ds.authority, ds.identifier,
-               ap.authority, ap.identifier, o.storageidentifier, f.checksumtype, f.checksumvalue,
-               f.filesize, f.ingeststatus, dt.present, dt.originalfilesize
+        SELECT f.id, o.createdate::text AS createdate, ds.protocol, ds.authority, ds.identifier,
+               ap.authority AS storage_authority, ap.identifier AS storage_identifier, o.storageidentifier,
+               f.checksumtype, f.checksumvalue, f.filesize, f.ingeststatus, dt.present AS tabular,
+               dt.originalfilesize
         FROM datafile f
         JOIN dvobject o ON o.id = f.id
         JOIN dataset d ON d.id = o.owner_id
@@ -64,27 +65,27 @@ public final class CatalogReader {
         WHERE d.harvestingclient_id IS NULL
         """
 
-    static func file(from r: PostgresResult, row i: Int) -> CatalogFile {
-        let authority = r.string(i, 3) ?? ""
-        let identifier = r.string(i, 4) ?? ""
-        let altAuthority = r.string(i, 5)
-        let altIdentifier = r.string(i, 6)
+    static func file(from r: PostgresResult, row i: Int) throws(PostgresError) -> CatalogFile {
+        let authority = try r.string(i, "authority") ?? ""
+        let identifier = try r.string(i, "identifier") ?? ""
+        let altAuthority = try r.string(i, "storage_authority")
+        let altIdentifier = try r.string(i, "storage_identifier")
         let useAlt = altAuthority != nil && altIdentifier != nil
         return CatalogFile(
-            id: r.int(i, 0) ?? 0,
-            createdate: r.string(i, 1) ?? "",
-            datasetProtocol: r.string(i, 2) ?? "",
+            id: try r.int(i, "id") ?? 0,
+            createdate: try r.string(i, "createdate") ?? "",
+            datasetProtocol: try r.string(i, "protocol") ?? "",
             datasetAuthority: authority,
             datasetIdentifier: identifier,
             storageAuthority: useAlt ? altAuthority! : authority,
             storageIdentifierPath: useAlt ? altIdentifier! : identifier,
-            storageIdentifier: r.string(i, 7) ?? "",
-            checksumType: r.string(i, 8),
-            checksumValue: r.string(i, 9),
-            fileSize: r.int(i, 10),
-            ingestStatus: r.string(i, 11)?.trimmingWhitespace(),
-            isTabular: r.bool(i, 12) ?? false,
-            originalFileSize: r.int(i, 13))
+            storageIdentifier: try r.string(i, "storageidentifier") ?? "",
+            checksumType: try r.string(i, "checksumtype"),
+            checksumValue: try r.string(i, "checksumvalue"),
+            fileSize: try r.int(i, "filesize"),
+            ingestStatus: try r.string(i, "ingeststatus")?.trimmingWhitespace(),
+            isTabular: try r.bool(i, "tabular") ?? false,
+            originalFileSize: try r.int(i, "originalfilesize"))
     }
 
     /// Streams the files after `bound` (all files when `nil`) in `(createdate, id)` order,
@@ -110,7 +111,7 @@ public final class CatalogReader {
         while true {
             let r = try connection.query("FETCH FORWARD \(Self.batchSize) FROM dvbackup_plan")
             if r.rowCount == 0 { break }
-            try body((0..<r.rowCount).map { Self.file(from: r, row: $0) })
+            try body(try (0..<r.rowCount).map { i throws(PostgresError) in try Self.file(from: r, row: i) })
             if r.rowCount < Self.batchSize { break }
         }
     }
@@ -126,7 +127,7 @@ public final class CatalogReader {
             params += bound.parameters
         }
         let r = try connection.query(sql + "\nORDER BY o.createdate, o.id", params)
-        return (0..<r.rowCount).map { Self.file(from: r, row: $0) }
+        return try (0..<r.rowCount).map { i throws(PostgresError) in try Self.file(from: r, row: i) }
     }
 
     /// The files of the datasets `authority/identifier` (PID), for matching rows written by
@@ -142,8 +143,9 @@ public final class CatalogReader {
             JOIN datafile f ON f.id = o.id
             """, [PostgresConnection.arrayLiteral(strings: keys.map(\.authority)),
                   PostgresConnection.arrayLiteral(strings: keys.map(\.identifier))])
-        return (0..<r.rowCount).map {
-            (r.int($0, 0) ?? 0, r.string($0, 1) ?? "", r.string($0, 2) ?? "", r.string($0, 3) ?? "", r.string($0, 4) ?? "")
+        return try (0..<r.rowCount).map { i throws(PostgresError) in
+            (try r.int(i, "id") ?? 0, try r.string(i, "authority") ?? "", try r.string(i, "identifier") ?? "",
+             try r.string(i, "protocol") ?? "", try r.string(i, "storageidentifier") ?? "")
         }
     }
 }

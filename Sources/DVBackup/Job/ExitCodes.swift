@@ -13,6 +13,13 @@ public enum ExitStatus: Int32, Sendable {
 /// The run cannot start; the message says why (never a secret).
 public struct StartFailure: Error, CustomStringConvertible, Sendable {
     public let message: String
-    public init(_ message: String) { self.message = message }
+    /// The run's row, when it had been written before the run had to stop.
+    public let runId: Int64?
+
+    public init(_ message: String, runId: Int64? = nil) {
+        self.message = message
+        self.runId = runId
+    }
+
     public var description: String { message }
 }

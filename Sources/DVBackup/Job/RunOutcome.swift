@@ -1,17 +1,31 @@
-/// How a run ended, for the morning report.
+/// How a run ended: the value the job hands to the reports.
 public enum RunOutcome: Sendable {
     /// `run()` has not been called.
     case notRun
     /// The run stopped before copying anything; `runId` when its row had been written.
-    case couldNotStart(reason: String, runId: Int64?)
+    case couldNotStart(mode: RunMode, reason: String, runId: Int64?)
     /// The run went through (all OK, failed files, interrupted, or stopped by an error).
     case finished(RunSummary)
 }
 
-extension BackupJob {
-    /// Records why the run could not start and returns exit code 3.
-    func couldNotStart(_ reason: String, runId: Int64? = nil) -> ExitStatus {
-        outcome = .couldNotStart(reason: reason, runId: runId)
-        return .cannotStart
+/// What a run that went through did: its row, its counts, how it ended.
+public struct RunSummary: Sendable {
+    public var runId: Int64
+    public var mode: RunMode
+    public var state: RunState
+    public var counts: RunCounts
+    public var seconds: Double
+    public var target: String
+    public var error: String?
+
+    public init(runId: Int64, mode: RunMode, state: RunState, counts: RunCounts, seconds: Double, target: String,
+                error: String?) {
+        self.runId = runId
+        self.mode = mode
+        self.state = state
+        self.counts = counts
+        self.seconds = seconds
+        self.target = target
+        self.error = error
     }
 }

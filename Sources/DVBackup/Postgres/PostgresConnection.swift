@@ -133,43 +133,6 @@ public final class PostgresConnection {
     public static var libraryVersion: Int { Int(PQlibVersion()) }
 }
 
-/// The rows of one statement (`PGresult`), freed in `deinit`. Values are read as text.
-public final class PostgresResult {
-    private let handle: OpaquePointer
-    public let rowCount: Int
-    public let columnCount: Int
-
-    init(_ handle: OpaquePointer) {
-        self.handle = handle
-        rowCount = Int(PQntuples(handle))
-        columnCount = Int(PQnfields(handle))
-    }
-
-    deinit { PQclear(handle) }
-
-    public func isNull(_ row: Int, _ column: Int) -> Bool {
-        PQgetisnull(handle, Int32(row), Int32(column)) == 1
-    }
-
-    public func string(_ row: Int, _ column: Int) -> String? {
-        if isNull(row, column) { return nil }
-        return String(cString: PQgetvalue(handle, Int32(row), Int32(column)))
-    }
-
-    public func int(_ row: Int, _ column: Int) -> Int64? {
-        string(row, column).flatMap { Int64($0) }
-    }
-
-    public func bool(_ row: Int, _ column: Int) -> Bool? {
-        string(row, column).map { $0 == "t" }
-    }
-
-    /// Rows affected by an INSERT/UPDATE/DELETE.
-    public var affectedRows: Int { Int(String(cString: PQcmdTuples(handle))) ?? 0 }
-
-    public func columnName(_ column: Int) -> String { String(cString: PQfname(handle, Int32(column))) }
-}
-
 extension PostgresConnection {
     /// Runs `body` in a transaction: COMMIT when it returns, ROLLBACK when it throws.
     public func transaction<T>(_ body: () throws -> T) throws -> T {

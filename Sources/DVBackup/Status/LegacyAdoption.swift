@@ -22,10 +22,10 @@ public enum LegacyAdoption {
             var rows: [(id: Int64, dataset: String, name: String)] = []
             var keys: Set<String> = []
             for i in 0..<r.rowCount {
-                let id = r.int(i, 0) ?? 0
+                let id = try r.int(i, "id") ?? 0
                 lastId = max(lastId, id)
-                let dataset = r.string(i, 1) ?? ""
-                let name = StorageIdentifier(parsing: r.string(i, 2) ?? "").objectName(lastColonSegment: true)
+                let dataset = try r.string(i, "datasetidentifier") ?? ""
+                let name = StorageIdentifier(parsing: try r.string(i, "storageidentifier") ?? "").objectName(lastColonSegment: true)
                 rows.append((id, dataset, name))
                 keys.insert(dataset)
             }

@@ -27,15 +27,17 @@ public enum Migrations {
 
     /// Versions already applied (empty for a new or an original-script database).
     public static func applied(_ db: PostgresConnection) throws(PostgresError) -> Set<Int> {
-        let exists = try db.query("SELECT to_regclass('dvbackup_schema_migration') IS NOT NULL")
-        guard exists.bool(0, 0) == true else { return [] }
+        let exists = try db.query("SELECT to_regclass('dvbackup_schema_migration') IS NOT NULL AS present")
+        guard try exists.bool(0, "present") == true else { return [] }
         let r = try db.query("SELECT version FROM dvbackup_schema_migration")
-        return Set((0..<r.rowCount).compactMap { r.int($0, 0).map(Int.init) })
+        var versions: Set<Int> = []
+        for i in 0..<r.rowCount { if let v = try r.int(i, "version") { versions.insert(Int(v)) } }
+        return versions
     }
 
     /// Whether the database has the original script's table.
     public static func hasOriginalTable(_ db: PostgresConnection) throws(PostgresError) -> Bool {
-        try db.query("SELECT to_regclass('datafilestatus') IS NOT NULL").bool(0, 0) == true
+        try db.query("SELECT to_regclass('datafilestatus') IS NOT NULL AS present").bool(0, "present") == true
     }
 
     /// Applies what is pending, each script with its bookkeeping row in one transaction.

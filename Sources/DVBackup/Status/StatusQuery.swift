@@ -110,15 +110,15 @@ extension StatusStore {
     /// How many files match.
     public func countFiles(_ filter: StatusFilter, onlyFailures: Bool) throws(PostgresError) -> Int64 {
         let (whereSQL, params) = filter.sql(onlyFailures: onlyFailures)
-        return try db.query("SELECT count(*) FROM datafilestatus WHERE \(whereSQL)", params).int(0, 0) ?? 0
+        return try db.query("SELECT count(*) AS n FROM datafilestatus WHERE \(whereSQL)", params).int(0, "n") ?? 0
     }
 
     /// Counts by status of the files that match.
     public func countsByStatus(_ filter: StatusFilter) throws(PostgresError) -> [String: Int64] {
         let (whereSQL, params) = filter.sql(onlyFailures: false)
-        let r = try db.query("SELECT status, count(*) FROM datafilestatus WHERE \(whereSQL) GROUP BY status", params)
+        let r = try db.query("SELECT status, count(*) AS n FROM datafilestatus WHERE \(whereSQL) GROUP BY status", params)
         var out: [String: Int64] = [:]
-        for i in 0..<r.rowCount { out[r.string(i, 0) ?? "NULL"] = r.int(i, 1) ?? 0 }
+        for i in 0..<r.rowCount { out[try r.string(i, "status") ?? "NULL"] = try r.int(i, "n") ?? 0 }
         return out
     }
 
@@ -129,8 +129,7 @@ extension StatusStore {
                             _ body: ([FailedFile]) throws -> Void) throws {
         let (whereSQL, params) = filter.sql(onlyFailures: onlyFailures)
         let sql = """
-            SELECT datafileid, datasetpid, datasetidentifier, storageidentifier, status, lasterror, attempts,
-                   to_char(lastbackuptime, 'YYYY-MM-DD HH24:MI:SS'), location
+            SELECT \(FailedFile.columns)
             FROM datafilestatus WHERE \(whereSQL)
             ORDER BY \(Self.severityOrder), datasetidentifier, datafileid, id
             """ + (limit.map { " LIMIT \($0)" } ?? "")
@@ -140,12 +139,7 @@ extension StatusStore {
         while true {
             let r = try db.query("FETCH FORWARD \(pageSize) FROM dvbackup_status")
             if r.rowCount == 0 { break }
-            try body((0..<r.rowCount).map { i in
-                FailedFile(datafileId: r.int(i, 0), datasetPID: r.string(i, 1), datasetIdentifier: r.string(i, 2) ?? "",
-                           storageIdentifier: r.string(i, 3) ?? "", status: r.string(i, 4) ?? "",
-                           reason: r.string(i, 5) ?? "", attempts: Int(r.int(i, 6) ?? 0),
-                           lastAttempt: r.string(i, 7), location: r.string(i, 8))
-            })
+            try body(try FailedFile.rows(of: r))
             if r.rowCount < pageSize { break }
         }
     }

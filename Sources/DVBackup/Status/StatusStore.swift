@@ -29,16 +29,17 @@ public final class StatusStore {
 
     /// Takes the run lock without waiting. `false` when another session holds it.
     public func tryLock() throws(PostgresError) -> Bool {
-        try db.query("SELECT pg_try_advisory_lock($1::bigint)", [String(Self.lockKey)]).bool(0, 0) == true
+        try db.query("SELECT pg_try_advisory_lock($1::bigint) AS locked", [String(Self.lockKey)]).bool(0, "locked") == true
     }
 
     /// A description of the run that holds the lock, when the runs table knows it.
     public func lockHolderDescription() -> String? {
         guard let r = try? db.query("""
-            SELECT id, mode, to_char(started, 'YYYY-MM-DD HH24:MI:SS TZ'), host, pid FROM dvbackup_run
-            WHERE state = 'running' ORDER BY id DESC LIMIT 1
-            """), r.rowCount == 1 else { return nil }
-        return "run \(r.string(0, 0) ?? "?") (\(r.string(0, 1) ?? "?")), started \(r.string(0, 2) ?? "?") on host \(r.string(0, 3) ?? "?"), pid \(r.string(0, 4) ?? "?")"
+            SELECT id, mode, to_char(started, 'YYYY-MM-DD HH24:MI:SS TZ') AS started, host, pid FROM dvbackup_run
+            WHERE state = $1 ORDER BY id DESC LIMIT 1
+            """, [RunState.running.rawValue]), r.rowCount == 1 else { return nil }
+        func value(_ name: String) -> String { ((try? r.string(0, name)) ?? nil) ?? "?" }
+        return "run \(value("id")) (\(value("mode"))), started \(value("started")) on host \(value("host")), pid \(value("pid"))"
     }
 
     // MARK: statuses
@@ -51,8 +52,9 @@ public final class StatusStore {
             """, [PostgresConnection.arrayLiteral(ids)])
         var out: [Int64: RecordedStatus] = [:]
         for i in 0..<r.rowCount {
-            if let id = r.int(i, 0) {
-                out[id] = RecordedStatus(status: r.string(i, 1) ?? "", checksumType: r.string(i, 2), checksumValue: r.string(i, 3))
+            if let id = try r.int(i, "datafileid") {
+                out[id] = RecordedStatus(status: try r.string(i, "status") ?? "", checksumType: try r.string(i, "checksumtype"),
+                                         checksumValue: try r.string(i, "checksumvalue"))
             }
         }
         return out
@@ -67,7 +69,9 @@ public final class StatusStore {
               AND (createdate IS NULL OR (createdate, datafileid) <= \(WindowBound.sql(timestamp: "$1", seconds: "$2", id: "$3")))
             ORDER BY datafileid LIMIT \(limit)
             """, bound.parameters + [String(afterId)])
-        return (0..<r.rowCount).compactMap { r.int($0, 0) }
+        var ids: [Int64] = []
+        for i in 0..<r.rowCount { if let id = try r.int(i, "datafileid") { ids.append(id) } }
+        return ids
     }
 
     // MARK: cursor
@@ -77,41 +81,43 @@ public final class StatusStore {
     /// `nil` means the whole catalog.
     public func incrementalCursor() throws(PostgresError) -> CatalogCursor? {
         let r = try db.query("""
-            SELECT cursor_createdate::text, cursor_id FROM dvbackup_run
-            WHERE state = 'finished' AND cursor_createdate IS NOT NULL ORDER BY id DESC LIMIT 1
-            """)
-        if r.rowCount == 1, let ts = r.string(0, 0) {
-            return CatalogCursor(createdate: ts, id: r.int(0, 1) ?? 0)
+            SELECT cursor_createdate::text AS createdate, cursor_id FROM dvbackup_run
+            WHERE state = $1 AND cursor_createdate IS NOT NULL ORDER BY id DESC LIMIT 1
+            """, [RunState.finished.rawValue])
+        if r.rowCount == 1, let ts = try r.string(0, "createdate") {
+            return CatalogCursor(createdate: ts, id: try r.int(0, "cursor_id") ?? 0)
         }
         // A run that could not start (lock held) leaves a row but read nothing.
-        let runs = try db.query("SELECT count(*) FROM dvbackup_run WHERE state <> 'not-started'").int(0, 0) ?? 0
+        let runs = try db.query("SELECT count(*) AS n FROM dvbackup_run WHERE state <> $1",
+                                [RunState.notStarted.rawValue]).int(0, "n") ?? 0
         guard runs == 0 else { return nil }
-        let legacy = try db.query("SELECT max(createdate)::text FROM datafilestatus")
-        return legacy.string(0, 0).map { CatalogCursor(createdate: $0, id: 0) }
+        let legacy = try db.query("SELECT max(createdate)::text AS createdate FROM datafilestatus")
+        return try legacy.string(0, "createdate").map { CatalogCursor(createdate: $0, id: 0) }
     }
 
     // MARK: runs
 
     public func markAbandonedRuns() throws(PostgresError) {
         // Called with the lock held: a run still marked running died without finishing.
-        try db.query("UPDATE dvbackup_run SET state = 'crashed' WHERE state = 'running'")
+        try db.query("UPDATE dvbackup_run SET state = $1 WHERE state = $2",
+                     [RunState.crashed.rawValue, RunState.running.rawValue])
     }
 
     public func startRun(mode: String, method: String, target: String) throws(PostgresError) -> Int64 {
         let r = try db.query("""
             INSERT INTO dvbackup_run (mode, state, host, pid, method, target)
-            VALUES ($1, 'running', $2, $3, $4, $5) RETURNING id
-            """, [mode, WallClock.hostname(), String(getpid()), method, target])
-        return r.int(0, 0) ?? 0
+            VALUES ($1, $6, $2, $3, $4, $5) RETURNING id
+            """, [mode, WallClock.hostname(), String(getpid()), method, target, RunState.running.rawValue])
+        return try r.int(0, "id") ?? 0
     }
 
-    public func finishRun(_ id: Int64, state: String, counts: RunCounts, cursor: CatalogCursor?, error: String?) throws(PostgresError) {
+    public func finishRun(_ id: Int64, state: RunState, counts: RunCounts, cursor: CatalogCursor?, error: String?) throws(PostgresError) {
         try db.query("""
             UPDATE dvbackup_run SET state = $2, finished = now(), planned = $3, skipped = $4, deferred = $5,
                 ok = $6, ok_no_checksum = $7, fail_source_checksum = $8, fail_verify = $9, fail_write = $10,
                 fail_read = $11, bytes = $12, cursor_createdate = $13::timestamp, cursor_id = $14::bigint, error = $15
             WHERE id = $1
-            """, [String(id), state, String(counts.planned), String(counts.skipped), String(counts.deferred),
+            """, [String(id), state.rawValue, String(counts.planned), String(counts.skipped), String(counts.deferred),
                   String(counts[.ok]), String(counts[.okNoChecksum]), String(counts[.failSourceChecksum]),
                   String(counts[.failVerify]), String(counts[.failWrite]), String(counts[.failRead]),
                   String(counts.bytes), cursor?.createdate, cursor.map { String($0.id) }, error])
@@ -131,21 +137,13 @@ public final class StatusStore {
 
     public func failedFiles(whereSQL: String, _ params: [String?], limit: Int, offset: Int = 0) throws(PostgresError) -> [FailedFile] {
         let r = try db.query("""
-            SELECT datafileid, datasetpid, datasetidentifier, storageidentifier, status, lasterror, attempts,
-                   to_char(lastbackuptime, 'YYYY-MM-DD HH24:MI:SS'), location
+            SELECT \(FailedFile.columns)
             FROM datafilestatus
             WHERE status NOT IN ('OK', 'OK_NO_CHECKSUM') AND \(whereSQL)
-            ORDER BY CASE status WHEN 'FAIL_SOURCE_CHECKSUM' THEN 0 WHEN 'FAIL_VERIFY' THEN 1
-                                 WHEN 'FAIL_WRITE' THEN 2 WHEN 'FAIL_READ' THEN 3 ELSE 4 END,
-                     datasetidentifier, datafileid
+            ORDER BY \(Self.severityOrder), datasetidentifier, datafileid
             LIMIT \(limit) OFFSET \(offset)
             """, params)
-        return (0..<r.rowCount).map { i in
-            FailedFile(datafileId: r.int(i, 0), datasetPID: r.string(i, 1), datasetIdentifier: r.string(i, 2) ?? "",
-                       storageIdentifier: r.string(i, 3) ?? "", status: r.string(i, 4) ?? "",
-                       reason: r.string(i, 5) ?? "", attempts: Int(r.int(i, 6) ?? 0),
-                       lastAttempt: r.string(i, 7), location: r.string(i, 8))
-        }
+        return try FailedFile.rows(of: r)
     }
 }
 
@@ -163,6 +161,23 @@ public struct FailedFile: Sendable, Codable, Equatable {
 
     /// The dataset as a PID when known, else `authority/identifier`.
     public var dataset: String { datasetPID ?? datasetIdentifier }
+
+    /// The `datafilestatus` columns `rows(of:)` reads.
+    static let columns = """
+        datafileid, datasetpid, datasetidentifier, storageidentifier, status, lasterror, attempts,
+        to_char(lastbackuptime, 'YYYY-MM-DD HH24:MI:SS') AS lastattempt, location
+        """
+
+    /// The files of a result that selected `columns`.
+    static func rows(of r: PostgresResult) throws(PostgresError) -> [FailedFile] {
+        try (0..<r.rowCount).map { i throws(PostgresError) in
+            FailedFile(datafileId: try r.int(i, "datafileid"), datasetPID: try r.string(i, "datasetpid"),
+                       datasetIdentifier: try r.string(i, "datasetidentifier") ?? "",
+                       storageIdentifier: try r.string(i, "storageidentifier") ?? "", status: try r.string(i, "status") ?? "",
+                       reason: try r.string(i, "lasterror") ?? "", attempts: Int(try r.int(i, "attempts") ?? 0),
+                       lastAttempt: try r.string(i, "lastattempt"), location: try r.string(i, "location"))
+        }
+    }
 }
 
 /// Counts of one run.

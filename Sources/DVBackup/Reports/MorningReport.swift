@@ -1,38 +1,9 @@
 import Foundation
 import Logging
 
-/// What became of a report's mail, as `dvbackup_run.mail_status` records it.
-public enum MailOutcome: Sendable, Equatable {
-    case sent(recipients: [String], reply: String)
-    case failed(recipients: [String], reason: String)
-    case notSent(reason: String)
-
-    public var status: String {
-        switch self {
-        case .sent: "sent"
-        case .failed: "failed"
-        case .notSent: "not-sent"
-        }
-    }
-
-    public var detail: String? {
-        switch self {
-        case .sent: nil
-        case .failed(_, let reason), .notSent(let reason): reason
-        }
-    }
-
-    public var recipients: [String] {
-        switch self {
-        case .sent(let r, _), .failed(let r, _): r
-        case .notSent: []
-        }
-    }
-}
-
-/// After a run: writes the report, stores it with the run, and mails it. A report that
-/// cannot be stored or mailed is logged; nothing here changes a file's status or the run's
-/// exit code.
+/// Mails reports: after a run (``RunReporter``), again on request (`dvbackup report
+/// --send`), or why the configuration is broken. A mail that cannot be sent is logged; it
+/// never changes a file's status or the run's exit code.
 public struct MorningReport {
     public let notifications: NotificationSettings
     public let logger: Logger
@@ -47,54 +18,6 @@ public struct MorningReport {
 
     public init(settings: Settings, logger: Logger) {
         self.init(notifications: settings.notifications, logger: logger, secrets: [settings.database.password])
-    }
-
-    /// Reports the run `job` made: composes, stores, mails.
-    public func deliver(job: BackupJob, exit: ExitStatus) {
-        let settings = job.settings
-        let composer = ReportComposer(settings)
-        let db = try? settings.database.connectBackup()
-        let store = db.map(ReportStore.init(connection:))
-        var report: RunReport
-        var runId: Int64? = nil
-        switch job.outcome {
-        case .notRun:
-            return
-        case .finished(let summary):
-            runId = summary.runId
-            let status = db.map(StatusStore.init(connection:))
-            report = composer.finished(summary, exit: exit, failures: status.map { s in { body in try s.failures(ofRun: summary.runId, body) } })
-        case .couldNotStart(let reason, let id):
-            runId = id
-            report = composer.couldNotStart(mode: job.mode, reason: reason, runId: id, exit: exit)
-        }
-        report = redacted(report)
-
-        // Stored first: a report that cannot be mailed is still there in the morning.
-        if let store, store.isAvailable() {
-            do {
-                if let runId {
-                    try store.save(report, runId: runId)
-                } else if case .couldNotStart(let reason, _) = job.outcome {
-                    runId = try store.saveNotStarted(report, mode: job.mode, reason: Redaction.redact(reason, secrets: secrets))
-                    report.runId = runId
-                }
-            } catch {
-                logger.error("cannot store the report in \(settings.database.backupLabel): \(error)")
-            }
-        } else {
-            logger.warning("the report is not stored: \(settings.database.backupLabel) \(db == nil ? "cannot be reached" : "has no report columns yet (dvbackup init-db)")")
-        }
-
-        let outcome = send(report, automatic: true)
-        if let store, let runId {
-            do { try store.recordMail(outcome, runId: runId) } catch {
-                logger.error("cannot record the mail's outcome in \(settings.database.backupLabel): \(error)")
-            }
-        }
-        if case .failed = outcome, let runId, store != nil {
-            logger.error("the report is stored with run \(runId): `dvbackup report --config \(settings.path) --run \(runId) --send` sends it again")
-        }
     }
 
     /// Mails `report` unless the settings say not to (`automatic`: after a run, where

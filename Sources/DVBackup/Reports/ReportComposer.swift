@@ -1,33 +1,5 @@
 import Foundation
 
-/// The morning report of one run: the mail's subject and text, and the full failure list
-/// as CSV when the text had to cut it.
-public struct RunReport: Sendable, Equatable {
-    public var subject: String
-    public var text: String
-    public var csv: [UInt8]?
-    public var runId: Int64?
-    public var exitStatus: ExitStatus
-
-    public init(subject: String, text: String, csv: [UInt8]? = nil, runId: Int64?, exitStatus: ExitStatus) {
-        self.subject = subject
-        self.text = text
-        self.csv = csv
-        self.runId = runId
-        self.exitStatus = exitStatus
-    }
-
-    /// The attachment's file name.
-    public var csvFilename: String { "dvbackup-failures-run-\(runId.map(String.init) ?? "none").csv" }
-
-    /// The mail that carries this report.
-    public func message(from: String, to: [String], date: Date = Date()) -> MailMessage {
-        MailMessage(from: from, to: to, subject: subject, text: text,
-                    attachments: csv.map { [MailMessage.Attachment(filename: csvFilename, contentType: "text/csv; charset=utf-8", bytes: $0)] } ?? [],
-                    date: date)
-    }
-}
-
 /// Writes reports: subject `[dvbackup] <installation> <mode>: <verdict>`, then the counts,
 /// then every failed file grouped by status, most serious first.
 public struct ReportComposer {
@@ -100,7 +72,7 @@ public struct ReportComposer {
             v = "all OK, nothing new to copy"
         }
         if let e = s.error { v = "FAILED (\(cut(e, 60))), " + v }
-        else if s.state == "interrupted" { v = "interrupted, " + v }
+        else if s.state == .interrupted { v = "interrupted, " + v }
         return v
     }
 
@@ -115,7 +87,7 @@ public struct ReportComposer {
         lines.append("dvbackup \(s.mode.rawValue) run \(s.runId) on \(installation): \(Self.verdict(s))")
         lines.append("")
         lines.append(Self.row("started", Self.localTime(started)))
-        lines.append(Self.row("finished", Self.localTime(finishedAt) + (s.state == "finished" ? "" : " (\(s.state))")))
+        lines.append(Self.row("finished", Self.localTime(finishedAt) + (s.state == .finished ? "" : " (\(s.state.rawValue))")))
         lines.append(Self.row("target", s.target))
         lines.append(Self.row("files planned", formatCount(s.counts.planned)))
         lines.append(Self.row("skipped (already OK)", formatCount(s.counts.skipped)))
@@ -130,7 +102,7 @@ public struct ReportComposer {
         if let e = s.error {
             lines.append("")
             lines.append("The run stopped early: \(e)")
-        } else if s.state == "interrupted" {
+        } else if s.state == .interrupted {
             lines.append("")
             lines.append("The run was interrupted (SIGINT or SIGTERM); the next run carries on.")
         }

@@ -55,8 +55,8 @@ public struct StatusReport: Sendable {
         /// `all OK`, `3 failed`, `could not start: …`, `interrupted`, `failed: …`.
         public var verdict: String {
             switch state {
-            case "finished": return failed > 0 ? "\(formatCount(failed)) failed" : "all OK"
-            case "not-started": return "could not start" + (error.map { ": \($0)" } ?? "")
+            case RunState.finished.rawValue: return failed > 0 ? "\(formatCount(failed)) failed" : "all OK"
+            case RunState.notStarted.rawValue: return "could not start" + (error.map { ": \($0)" } ?? "")
             default: return state + (error.map { ": \($0)" } ?? "")
             }
         }
@@ -91,9 +91,10 @@ public struct StatusReport: Sendable {
         for (k, v) in try status.countsByStatus(StatusFilter()) { counts[k] = v }
         let total = counts.values.reduce(0, +)
         var runSQL = """
-            SELECT id, mode, state, to_char(started, 'YYYY-MM-DD HH24:MI:SS'), to_char(finished, 'YYYY-MM-DD HH24:MI:SS'),
-                   host, planned, skipped, deferred, ok, ok_no_checksum, fail_source_checksum, fail_verify, fail_write,
-                   fail_read, bytes, error, extract(epoch FROM finished - started)::float8, exit_code, mail_status, mail_error
+            SELECT id, mode, state, to_char(started, 'YYYY-MM-DD HH24:MI:SS') AS started,
+                   to_char(finished, 'YYYY-MM-DD HH24:MI:SS') AS finished, host, planned, skipped, deferred,
+                   ok, ok_no_checksum, fail_source_checksum, fail_verify, fail_write, fail_read, bytes, error,
+                   extract(epoch FROM finished - started)::float8 AS seconds, exit_code, mail_status, mail_error
             FROM dvbackup_run
             """
         var params: [String?] = []
@@ -102,17 +103,17 @@ public struct StatusReport: Sendable {
             params.append(since.timestamp)
         }
         let r = try db.query(runSQL + " ORDER BY id DESC LIMIT \(max(0, runLimit))", params)
-        let runs = (0..<r.rowCount).map { i in
-            Run(id: r.int(i, 0) ?? 0, mode: r.string(i, 1) ?? "", state: r.string(i, 2) ?? "",
-                started: r.string(i, 3) ?? "", finished: r.string(i, 4),
-                durationSeconds: r.string(i, 17).flatMap(Double.init).map { ($0 * 10).rounded() / 10 },
-                host: r.string(i, 5),
-                planned: r.int(i, 6) ?? 0, skipped: r.int(i, 7) ?? 0, deferred: r.int(i, 8) ?? 0,
-                counts: ["OK": r.int(i, 9) ?? 0, "OK_NO_CHECKSUM": r.int(i, 10) ?? 0,
-                         "FAIL_SOURCE_CHECKSUM": r.int(i, 11) ?? 0, "FAIL_VERIFY": r.int(i, 12) ?? 0,
-                         "FAIL_WRITE": r.int(i, 13) ?? 0, "FAIL_READ": r.int(i, 14) ?? 0],
-                bytes: r.int(i, 15) ?? 0, error: r.string(i, 16), exitCode: r.int(i, 18),
-                mailStatus: r.string(i, 19), mailError: r.string(i, 20))
+        let runs = try (0..<r.rowCount).map { i throws(PostgresError) in
+            var counts: [String: Int64] = [:]
+            for s in BackupStatus.allCases { counts[s.rawValue] = try r.int(i, s.rawValue.lowercased()) ?? 0 }
+            return Run(id: try r.int(i, "id") ?? 0, mode: try r.string(i, "mode") ?? "", state: try r.string(i, "state") ?? "",
+                       started: try r.string(i, "started") ?? "", finished: try r.string(i, "finished"),
+                       durationSeconds: try r.double(i, "seconds").map { ($0 * 10).rounded() / 10 },
+                       host: try r.string(i, "host"),
+                       planned: try r.int(i, "planned") ?? 0, skipped: try r.int(i, "skipped") ?? 0,
+                       deferred: try r.int(i, "deferred") ?? 0, counts: counts,
+                       bytes: try r.int(i, "bytes") ?? 0, error: try r.string(i, "error"), exitCode: try r.int(i, "exit_code"),
+                       mailStatus: try r.string(i, "mail_status"), mailError: try r.string(i, "mail_error"))
         }
         var dataset: DatasetSummary? = nil
         if let d = filter.dataset {

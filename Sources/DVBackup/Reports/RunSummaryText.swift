@@ -1,24 +1,16 @@
 import Foundation
 
 /// The summary printed at the end of a run.
-public struct RunSummary: Sendable {
-    public var runId: Int64
-    public var mode: RunMode
-    public var state: String
-    public var counts: RunCounts
-    public var seconds: Double
-    public var target: String
-    public var error: String?
-
+extension RunSummary {
     public var verdict: String {
         if let error { return "FAILED: \(error)" }
-        if state == "interrupted" { return "interrupted" }
+        if state == .interrupted { return "interrupted" }
         return counts.failed > 0 ? "\(formatCount(counts.failed)) failed" : "all OK"
     }
 
     public func render(into out: OutputWriter, failures: ((([FailedFile]) throws -> Void) throws -> Void)) {
         let rate = seconds > 0 ? Double(counts.bytes) / seconds : 0
-        out.line("dvbackup \(mode.rawValue) run \(runId) \(state) in \(formatDecimal(seconds, places: 1)) s: \(verdict)")
+        out.line("dvbackup \(mode.rawValue) run \(runId) \(state.rawValue) in \(formatDecimal(seconds, places: 1)) s: \(verdict)")
         out.line("  target                  \(target)")
         let rows: [(String, Int64)] = [
             ("files planned", counts.planned),

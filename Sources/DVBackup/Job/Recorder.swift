@@ -1,0 +1,75 @@
+import Foundation
+import Logging
+import Synchronization
+
+/// Counts kept by the recorder thread and read by the main thread after joining it.
+final class RecorderState: Sendable {
+    private let state = Mutex<(counts: RunCounts, error: String?)>((RunCounts(), nil))
+
+    func count(_ o: FileOutcome) {
+        state.withLock {
+            $0.counts[o.status] += 1
+            if o.status.isOK { $0.counts.bytes += o.bytes }
+        }
+    }
+
+    func fail(_ message: String) { state.withLock { $0.error = $0.error ?? message } }
+    func snapshot() -> RunCounts { state.withLock { $0.counts } }
+    var error: String? { state.withLock { $0.error } }
+}
+
+/// The recorder: one thread that takes each file's outcome from the workers, counts it,
+/// logs it, writes its status row (committed in batches) and logs a progress line every
+/// `progressInterval` seconds. A status that cannot be written stops the run.
+struct Recorder: Sendable {
+    let runId: Int64
+    let method: String
+    let logger: Logger
+    var progressInterval: Double = 60
+    /// What the thread counted, and the error that stopped it.
+    let state = RecorderState()
+
+    /// Starts the thread; it owns `connection` from then on and ends when `results` is
+    /// closed and drained.
+    func start(connection: PostgresConnection, results: BlockingQueue<FileOutcome>) -> WorkerThread {
+        WorkerThread(name: "dvbackup-recorder") { [connection = SendableBox(connection)] in
+            record(results, into: StatusRecorder(connection: connection.value, runId: runId, method: method))
+        }
+    }
+
+    func record(_ results: BlockingQueue<FileOutcome>, into statuses: StatusRecorder) {
+        var lastProgress = MonotonicClock.now()
+        while let outcome = results.take() {
+            state.count(outcome)
+            Self.log(outcome, logger)
+            do {
+                try statuses.record(outcome)
+            } catch {
+                state.fail("cannot record the status of datafile \(outcome.file.id): \(error)")
+                logger.error("cannot record the status of datafile \(outcome.file.id): \(error); stopping the run")
+                StopSignal.request()
+                while results.take() != nil {}
+                return
+            }
+            let now = MonotonicClock.now()
+            if now - lastProgress >= progressInterval {
+                lastProgress = now
+                let c = state.snapshot()
+                logger.info("progress: \(formatCount(c.succeeded + c.failed)) files done (\(formatCount(c.failed)) failed), \(formatBytes(c.bytes))")
+            }
+        }
+        do { try statuses.flush() } catch {
+            state.fail("cannot record statuses: \(error)")
+            logger.error("cannot record statuses: \(error)")
+        }
+    }
+
+    static func log(_ o: FileOutcome, _ logger: Logger) {
+        let f = o.file
+        if o.status.isOK {
+            logger.debug("\(o.status.rawValue) datafile \(f.id) \(f.datasetPID) \(f.storageIdentifier) \(o.bytes) bytes → \(o.location ?? "?"): \(o.detail)")
+        } else {
+            logger.error("\(o.status.rawValue) datafile \(f.id) \(f.datasetPID) \(f.storageIdentifier): \(o.detail)")
+        }
+    }
+}

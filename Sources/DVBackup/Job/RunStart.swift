@@ -1,0 +1,90 @@
+import Logging
+
+/// The opening every run shares (a backup now; an audit or a restore next): the backup
+/// database, the run lock, the schema upgrades, the run's row, the catalog and the target
+/// checked, the original script's rows adopted. Whatever fails here is a ``StartFailure``:
+/// the run could not start (exit code 3), and its row, once written, says `failed`.
+struct RunStart {
+    let settings: Settings
+    let logger: Logger
+
+    /// A run that has started: it holds the lock (on `status`'s connection) and has a row.
+    struct Started {
+        let status: StatusStore
+        let runId: Int64
+        /// Where an incremental run starts, read before this run's own row existed (a
+        /// database of the original script has none).
+        let startCursor: CatalogCursor?
+        let catalog: CatalogReader
+        /// A connection of its own for the recorder thread.
+        let recorderDB: PostgresConnection
+    }
+
+    /// Connects to the backup (`catalog: false`) or catalog database; failing, the run
+    /// cannot start.
+    func connect(catalog: Bool = false) throws(StartFailure) -> PostgresConnection {
+        do {
+            return catalog ? try settings.database.connectCatalog() : try settings.database.connectBackup()
+        } catch {
+            throw StartFailure(error.description)
+        }
+    }
+
+    /// Takes the lock, upgrades the schema, writes the run's row (`mode`, `target`), then
+    /// opens the catalog and the recorder's connection and checks that `target` is usable.
+    func open(mode: RunMode, target: any BackupTarget) throws(StartFailure) -> Started {
+        let backup = try connect()
+        let status = StatusStore(connection: backup)
+        let locked: Bool
+        do { locked = try status.tryLock() } catch { throw StartFailure("cannot prepare the backup database: \(error)") }
+        guard locked else {
+            let holder = status.lockHolderDescription().map { ": \($0)" } ?? ""
+            throw StartFailure("another dvbackup run holds the lock on \(settings.database.backupLabel)\(holder); this run did not start")
+        }
+        let applied: [String]
+        do { applied = try Migrations.apply(backup) } catch { throw StartFailure("cannot prepare the backup database: \(error)") }
+        for name in applied { logger.info("backup database upgraded: applied \(name)") }
+
+        let runId: Int64
+        let startCursor: CatalogCursor?
+        do {
+            try status.markAbandonedRuns()
+            startCursor = try status.incrementalCursor()
+            runId = try status.startRun(mode: mode.rawValue, method: target.method, target: target.displayName)
+        } catch {
+            throw StartFailure("cannot record the run in the backup database: \(error)")
+        }
+        do throws(StartFailure) {
+            let catalogDB = try connect(catalog: true)
+            let recorderDB = try connect()
+            do { try target.checkUsable() } catch { throw StartFailure(error.message) }
+            return Started(status: status, runId: runId, startCursor: startCursor,
+                           catalog: CatalogReader(connection: catalogDB), recorderDB: recorderDB)
+        } catch {
+            throw abandon(runId, status: status, reason: error.message, recorded: error.message)
+        }
+    }
+
+    /// Gives the rows the original `run_backup.py` wrote the datafile ids of their files.
+    func adoptLegacyRows(_ run: Started) throws(StartFailure) {
+        do {
+            let adopted = try LegacyAdoption.run(status: run.status, catalog: run.catalog)
+            if adopted.matched > 0 {
+                logger.info("matched \(adopted.matched) rows written by the original run_backup.py to catalog files")
+            }
+        } catch {
+            throw abandon(run.runId, status: run.status,
+                          reason: "cannot match the original script's rows to the catalog: \(error)", recorded: "\(error)")
+        }
+    }
+
+    /// Marks run `runId` failed with `recorded` as its error; the failure to throw.
+    private func abandon(_ runId: Int64, status: StatusStore, reason: String, recorded: String) -> StartFailure {
+        do {
+            try status.finishRun(runId, state: .failed, counts: RunCounts(), cursor: nil, error: recorded)
+        } catch {
+            logger.error("cannot record the end of run \(runId): \(error)")
+        }
+        return StartFailure(reason, runId: runId)
+    }
+}
