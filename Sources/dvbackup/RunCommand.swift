@@ -1,0 +1,28 @@
+import ArgumentParser
+import DVBackup
+
+extension DVBackupCommand {
+    struct Run: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Back up the files created since the last run (the default command).")
+
+        @OptionGroup var options: CommonOptions
+
+        @Flag(name: .long, help: "Full reconciliation: read the whole catalog and copy every file not yet OK.")
+        var rerun = false
+
+        @Flag(name: .customLong("dry-run"), help: "Print what would be copied; change nothing.")
+        var dryRun = false
+
+        func run() throws {
+            let mode: RunMode = rerun ? .rerun : .incremental
+            let (settings, logger) = try options.loadSettings(reportingFor: dryRun ? nil : mode, readsStores: true)
+            BackupJob.installSignalHandlers()
+            let job = BackupJob(settings: settings, mode: mode, logger: logger, output: OutputWriter())
+            let status = dryRun ? job.dryRun() : job.run()
+            // The morning report (not for a dry run): stored and mailed; never changes the exit code.
+            if !dryRun { MorningReport(settings: settings, logger: logger).deliver(job: job, exit: status) }
+            throw ExitCode(status.rawValue)
+        }
+    }
+}
