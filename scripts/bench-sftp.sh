@@ -61,6 +61,7 @@ DVBACKUP=${DVBACKUP:-$repo/.build/release/dvbackup}
 CLEAN_STAMP=/tmp/dvbackup-bench-sftp.cleaned
 
 say() { echo "bench-sftp: $*" >&2; }
+. scripts/bench-lib.sh
 
 for v in RUNS BIG_MIB SMALL_FILES SETTLE; do
   case "${!v}" in ''|*[!0-9]*) say "$v must be a whole number"; exit 2 ;; esac
@@ -76,18 +77,8 @@ need=()
 command -v rclone >/dev/null 2>&1 || need+=(rclone)
 command -v sftp >/dev/null 2>&1 || need+=(openssh-client)
 [ -x /usr/bin/time ] || need+=(time)
-if [ ${#need[@]} -gt 0 ]; then
-  say "installing ${need[*]}"
-  apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends "${need[@]}" >/dev/null 2>&1 \
-    || { apt-get -o DPkg::Lock::Timeout=600 update -qq >/dev/null 2>&1;
-         apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends "${need[@]}" >/dev/null; }
-fi
-
-if [ ! -x "$DVBACKUP" ]; then
-  say "building the release binary (swift-build -c release)"
-  swift-build -c release
-fi
-[ -x "$DVBACKUP" ] || { say "no binary at $DVBACKUP"; exit 1; }
+[ ${#need[@]} -eq 0 ] || bench_apt_install "${need[@]}"
+bench_release_binary
 
 # Refuse busy ports and running instances before starting anything (the trap stops ours).
 for p in "$PG_PORT" "$SSHD_PORT"; do
@@ -143,11 +134,6 @@ rgroup=$(id -gn "$ruser")
 SSH_OPTS=(-F /dev/null -o BatchMode=yes -o IdentitiesOnly=yes -o IdentityAgent=none -i "$key"
           -o UserKnownHostsFile="$known" -o GlobalKnownHostsFile=/dev/null
           -o StrictHostKeyChecking=yes -o Port="$SSHD_PORT")
-
-psql_db() {
-  local db=$1; shift
-  PGPASSWORD=$PG_PASSWORD psql -X -q -v ON_ERROR_STOP=1 -h 127.0.0.1 -p "$PG_PORT" -U "$PG_USER" -d "$db" "$@"
-}
 
 # --- remote root: copies of an earlier bench go first (the wait comes after the data) --------
 rroot=$rbase/dvbackup-bench-sftp

@@ -27,26 +27,20 @@ PG_PASSWORD=dvbackup-pw
 DVBACKUP=${DVBACKUP:-$repo/.build/release/dvbackup}
 
 say() { echo "bench: $*" >&2; }
+. scripts/bench-lib.sh
 
 bash scripts/install-deps.sh
 . scripts/toolchain.sh
 
 if [ ! -x /usr/bin/time ]; then
   if [ "$(id -u)" = 0 ]; then
-    say "installing GNU time"
-    apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends time >/dev/null 2>&1 \
-      || { apt-get -o DPkg::Lock::Timeout=600 update -qq >/dev/null 2>&1;
-           apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends time >/dev/null; }
+    bench_apt_install time
   else
     say "GNU time (/usr/bin/time) is missing: apt-get install time"; exit 1
   fi
 fi
 
-if [ ! -x "$DVBACKUP" ]; then
-  say "building the release binary (swift-build -c release)"
-  swift-build -c release
-fi
-[ -x "$DVBACKUP" ] || { say "no binary at $DVBACKUP"; exit 1; }
+bench_release_binary
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/dvbackup-bench.XXXXXX")
 pg_started=0
@@ -72,11 +66,6 @@ pg_started=1
 PG_PORT=$PG_PORT PG_DIR=$PG_DIR PG_USER=$PG_USER PG_PASSWORD=$PG_PASSWORD \
   PG_DATABASES="plan_dvndb plan_backupdb small_dvndb small_backupdb" \
   bash scripts/services/start-postgres.sh >"$work/pg.env"
-
-psql_db() {
-  local db=$1; shift
-  PGPASSWORD=$PG_PASSWORD psql -X -q -v ON_ERROR_STOP=1 -h 127.0.0.1 -p "$PG_PORT" -U "$PG_USER" -d "$db" "$@"
-}
 
 # write_config FILE CATALOG_DB BACKUP_DB STORE_DIR BACKUP_DIR
 write_config() {
