@@ -67,6 +67,18 @@ let package = Package(
             path: "Tests/DVBackupTests",
             swiftSettings: strict
         ),
+        // The command line's parsing, help and exit codes (no server needed): it imports the
+        // executable target, and runs the built dvbackup for the usage and configuration errors.
+        .testTarget(
+            name: "CLITests",
+            dependencies: [
+                "dvbackup", "DVBackup",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Tests/CLITests",
+            swiftSettings: strict
+        ),
         .testTarget(
             name: "IntegrationTests",
             dependencies: ["DVBackup"],

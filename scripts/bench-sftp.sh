@@ -61,6 +61,7 @@ DVBACKUP=${DVBACKUP:-$repo/.build/release/dvbackup}
 CLEAN_STAMP=/tmp/dvbackup-bench-sftp.cleaned
 
 say() { echo "bench-sftp: $*" >&2; }
+. scripts/bench-lib.sh
 
 for v in RUNS BIG_MIB SMALL_FILES SETTLE; do
   case "${!v}" in ''|*[!0-9]*) say "$v must be a whole number"; exit 2 ;; esac
@@ -76,18 +77,8 @@ need=()
 command -v rclone >/dev/null 2>&1 || need+=(rclone)
 command -v sftp >/dev/null 2>&1 || need+=(openssh-client)
 [ -x /usr/bin/time ] || need+=(time)
-if [ ${#need[@]} -gt 0 ]; then
-  say "installing ${need[*]}"
-  apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends "${need[@]}" >/dev/null 2>&1 \
-    || { apt-get -o DPkg::Lock::Timeout=600 update -qq >/dev/null 2>&1;
-         apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends "${need[@]}" >/dev/null; }
-fi
-
-if [ ! -x "$DVBACKUP" ]; then
-  say "building the release binary (swift-build -c release)"
-  swift-build -c release
-fi
-[ -x "$DVBACKUP" ] || { say "no binary at $DVBACKUP"; exit 1; }
+[ ${#need[@]} -eq 0 ] || bench_apt_install "${need[@]}"
+bench_release_binary
 
 # Refuse busy ports and running instances before starting anything (the trap stops ours).
 for p in "$PG_PORT" "$SSHD_PORT"; do
@@ -144,11 +135,6 @@ SSH_OPTS=(-F /dev/null -o BatchMode=yes -o IdentitiesOnly=yes -o IdentityAgent=n
           -o UserKnownHostsFile="$known" -o GlobalKnownHostsFile=/dev/null
           -o StrictHostKeyChecking=yes -o Port="$SSHD_PORT")
 
-psql_db() {
-  local db=$1; shift
-  PGPASSWORD=$PG_PASSWORD psql -X -q -v ON_ERROR_STOP=1 -h 127.0.0.1 -p "$PG_PORT" -U "$PG_USER" -d "$db" "$@"
-}
-
 # --- remote root: copies of an earlier bench go first (the wait comes after the data) --------
 rroot=$rbase/dvbackup-bench-sftp
 if [ -e "$rroot" ]; then
@@ -165,54 +151,7 @@ make_set() {
   say "[$name] writing $n file(s) of $size bytes and their catalog rows"
   psql_db "${name}_dvndb" -f sql/catalog/dataverse-6.sql
   mkdir -p "$work/$name-store"
-  python3 - "$work/$name-store" "$work/$name.sql" "$work/$name.md5" "$n" "$size" "$per" "$fmt" <<'PY'
-import datetime as dt, hashlib, os, sys
-store, sql_path, man_path = sys.argv[1], sys.argv[2], sys.argv[3]
-n, size, per, fmt = int(sys.argv[4]), int(sys.argv[5]), int(sys.argv[6]), sys.argv[7]
-base = dt.datetime(2022, 5, 1, 12, 0, 0)
-nds = (n + per - 1) // per
-ts = lambda i: base + dt.timedelta(milliseconds=1250 * (i // 10))
-stamp = lambda t: t.strftime("%Y-%m-%d %H:%M:%S.%f")[:-3]
-dv = ["1\tDataverse\t\\N\t2022-01-01 00:00:00\t2022-01-01 00:00:00\t\\N\t\\N\t\\N\t\\N\t\\N"]
-dsr, dfr, man, idents = [], [], [], {}
-for k in range(nds):
-    ident = "FK2/" + (fmt % k if "%" in fmt else fmt)
-    idents[k] = ident
-    t = stamp(ts(k * per))
-    dv.append("%d\tDataset\t1\t%s\t%s\tdoi\t10.5072\t%s\t/\tfile://10.5072/%s" % (2 + k, t, t, ident, ident))
-    dsr.append("%d\t1" % (2 + k))
-    os.makedirs(os.path.join(store, "10.5072", ident), exist_ok=True)
-chunk = 8 << 20
-for i in range(n):
-    k = i // per
-    when = ts(i)
-    name = "%011x-%012x" % (int(when.replace(tzinfo=dt.timezone.utc).timestamp() * 1000), i)
-    rel = os.path.join("10.5072", idents[k], name)
-    h = hashlib.md5()
-    with open(os.path.join(store, rel), "wb") as f:
-        left = size
-        while left > 0:
-            data = os.urandom(min(chunk, left))
-            h.update(data); f.write(data); left -= len(data)
-    fid = nds + 2 + i
-    t = stamp(when)
-    dv.append("%d\tDataFile\t%d\t%s\t%s\t\\N\t\\N\t\\N\t\\N\tfile://%s" % (fid, 2 + k, t, t, name))
-    dfr.append("%d\tMD5\t%s\tapplication/octet-stream\t%d\tA\tf\t-1" % (fid, h.hexdigest(), size))
-    man.append("%s  %s" % (h.hexdigest(), rel))
-with open(man_path, "w") as f:
-    f.write("\n".join(sorted(man, key=lambda l: l[34:])) + "\n")
-with open(sql_path, "w") as f:
-    f.write("BEGIN;\n")
-    f.write("COPY dvobject (id, dtype, owner_id, createdate, modificationtime, protocol, authority, identifier, separator, storageidentifier) FROM stdin;\n")
-    f.write("\n".join(dv) + "\n\\.\n")
-    f.write("INSERT INTO dataverse (id, alias, name, dataversetype) VALUES (1, 'root', 'Root', 'UNCATEGORIZED');\n")
-    f.write("COPY dataset (id, datasettype_id) FROM stdin;\n")
-    f.write("\n".join(dsr) + "\n\\.\n")
-    f.write("COPY datafile (id, checksumtype, checksumvalue, contenttype, filesize, ingeststatus, restricted, rootdatafileid) FROM stdin;\n")
-    f.write("\n".join(dfr) + "\n\\.\n")
-    f.write("DO $$ BEGIN PERFORM setval('dvobject_id_seq', (SELECT max(id) FROM dvobject)); END $$;\n")
-    f.write("COMMIT;\nANALYZE dvobject; ANALYZE dataset; ANALYZE datafile;\n")
-PY
+  python3 scripts/bench-catalog.py "$work/$name-store" "$work/$name.sql" "$n" "$size" "$per" "$fmt" "$work/$name.md5"
   psql_db "${name}_dvndb" -f "$work/$name.sql"
   say "[$name] store and catalog ready in $(( $(date +%s) - t ))s"
 }

@@ -27,26 +27,20 @@ PG_PASSWORD=dvbackup-pw
 DVBACKUP=${DVBACKUP:-$repo/.build/release/dvbackup}
 
 say() { echo "bench: $*" >&2; }
+. scripts/bench-lib.sh
 
 bash scripts/install-deps.sh
 . scripts/toolchain.sh
 
 if [ ! -x /usr/bin/time ]; then
   if [ "$(id -u)" = 0 ]; then
-    say "installing GNU time"
-    apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends time >/dev/null 2>&1 \
-      || { apt-get -o DPkg::Lock::Timeout=600 update -qq >/dev/null 2>&1;
-           apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends time >/dev/null; }
+    bench_apt_install time
   else
     say "GNU time (/usr/bin/time) is missing: apt-get install time"; exit 1
   fi
 fi
 
-if [ ! -x "$DVBACKUP" ]; then
-  say "building the release binary (swift-build -c release)"
-  swift-build -c release
-fi
-[ -x "$DVBACKUP" ] || { say "no binary at $DVBACKUP"; exit 1; }
+bench_release_binary
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/dvbackup-bench.XXXXXX")
 pg_started=0
@@ -72,11 +66,6 @@ pg_started=1
 PG_PORT=$PG_PORT PG_DIR=$PG_DIR PG_USER=$PG_USER PG_PASSWORD=$PG_PASSWORD \
   PG_DATABASES="plan_dvndb plan_backupdb small_dvndb small_backupdb" \
   bash scripts/services/start-postgres.sh >"$work/pg.env"
-
-psql_db() {
-  local db=$1; shift
-  PGPASSWORD=$PG_PASSWORD psql -X -q -v ON_ERROR_STOP=1 -h 127.0.0.1 -p "$PG_PORT" -U "$PG_USER" -d "$db" "$@"
-}
 
 # write_config FILE CATALOG_DB BACKUP_DB STORE_DIR BACKUP_DIR
 write_config() {
@@ -191,47 +180,7 @@ say "(b) writing $N_SMALL files of 4 KiB and their catalog rows"
 t=$(now)
 psql_db small_dvndb -f sql/catalog/dataverse-6.sql
 mkdir -p "$work/small-store" "$work/small-backup"
-python3 - "$work/small-store" "$work/small.sql" "$N_SMALL" <<'PY'
-import datetime as dt, hashlib, os, sys
-store, sql_path, n = sys.argv[1], sys.argv[2], int(sys.argv[3])
-per, size = 100, 4096
-base = dt.datetime(2022, 5, 1, 12, 0, 0)
-nds = (n + per - 1) // per
-ts = lambda i: base + dt.timedelta(milliseconds=1250 * (i // 10))
-fmt = lambda t: t.strftime("%Y-%m-%d %H:%M:%S.%f")[:-3]
-dv, dsr, dfr = [], [], []
-dv.append("1\tDataverse\t\\N\t2022-01-01 00:00:00\t2022-01-01 00:00:00\t\\N\t\\N\t\\N\t\\N\t\\N")
-idents = {}
-for k in range(nds):
-    ident = "FK2/S%06X" % k
-    idents[k] = ident
-    t = fmt(ts(k * per))
-    dv.append("%d\tDataset\t1\t%s\t%s\tdoi\t10.5072\t%s\t/\tfile://10.5072/%s" % (2 + k, t, t, ident, ident))
-    dsr.append("%d\t1" % (2 + k))
-    os.makedirs(os.path.join(store, "10.5072", ident), exist_ok=True)
-for i in range(n):
-    k = i // per
-    when = ts(i)
-    name = "%011x-%012x" % (int(when.replace(tzinfo=dt.timezone.utc).timestamp() * 1000), i)
-    data = os.urandom(size)
-    with open(os.path.join(store, "10.5072", idents[k], name), "wb") as f:
-        f.write(data)
-    fid = nds + 2 + i
-    t = fmt(when)
-    dv.append("%d\tDataFile\t%d\t%s\t%s\t\\N\t\\N\t\\N\t\\N\tfile://%s" % (fid, 2 + k, t, t, name))
-    dfr.append("%d\tMD5\t%s\tapplication/octet-stream\t%d\tA\tf\t-1" % (fid, hashlib.md5(data).hexdigest(), size))
-with open(sql_path, "w") as f:
-    f.write("BEGIN;\n")
-    f.write("COPY dvobject (id, dtype, owner_id, createdate, modificationtime, protocol, authority, identifier, separator, storageidentifier) FROM stdin;\n")
-    f.write("\n".join(dv) + "\n\\.\n")
-    f.write("INSERT INTO dataverse (id, alias, name, dataversetype) VALUES (1, 'root', 'Root', 'UNCATEGORIZED');\n")
-    f.write("COPY dataset (id, datasettype_id) FROM stdin;\n")
-    f.write("\n".join(dsr) + "\n\\.\n")
-    f.write("COPY datafile (id, checksumtype, checksumvalue, contenttype, filesize, ingeststatus, restricted, rootdatafileid) FROM stdin;\n")
-    f.write("\n".join(dfr) + "\n\\.\n")
-    f.write("DO $$ BEGIN PERFORM setval('dvobject_id_seq', (SELECT max(id) FROM dvobject)); END $$;\n")
-    f.write("COMMIT;\nANALYZE dvobject; ANALYZE dataset; ANALYZE datafile;\n")
-PY
+python3 scripts/bench-catalog.py "$work/small-store" "$work/small.sql" "$N_SMALL" 4096 100 'S%06X'
 psql_db small_dvndb -f "$work/small.sql"
 gen_b=$(secs_since "$t")
 say "(b) store and catalog ready in ${gen_b}s"

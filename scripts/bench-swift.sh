@@ -50,6 +50,7 @@ SWIFT_DIR=${SWIFT_DIR:-/tmp/dvbackup-bench-swift}
 DVBACKUP=${DVBACKUP:-$repo/.build/release/dvbackup}
 
 say() { echo "bench-swift: $*" >&2; }
+. scripts/bench-lib.sh
 for v in RUNS BIG_MIB SEGMENT_MIB; do
   case "${!v}" in ''|*[!0-9]*|0) say "$v must be a whole number >= 1"; exit 2 ;; esac
 done
@@ -57,10 +58,7 @@ done
 [ -x /usr/bin/time ] || { say "needs GNU time (apt-get install time)"; exit 1; }
 # /usr/bin/swift is OpenStack's CLI; the Swift toolchain comes after it in PATH on purpose.
 . scripts/toolchain.sh
-if [ ! -x "$DVBACKUP" ]; then
-  say "building the release binary (swift-build -c release)"
-  swift-build -c release
-fi
+bench_release_binary
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/dvbackup-bench-swift.XXXXXX")
 pg_started=0
@@ -96,7 +94,6 @@ swiftcli stat >/dev/null || { say "cannot use the cluster at $SWIFT_AUTH_URL as 
 pg_started=1
 PG_PORT=$PG_PORT PG_DIR=$PG_DIR PG_USER=$PG_USER PG_PASSWORD=$PG_PASSWORD PG_DATABASES="dvndb" \
   bash scripts/services/start-postgres.sh > "$work/pg.env"
-psql_db() { local db=$1; shift; PGPASSWORD=$PG_PASSWORD psql -X -q -v ON_ERROR_STOP=1 -h 127.0.0.1 -p "$PG_PORT" -U "$PG_USER" -d "$db" "$@"; }
 
 # --- data: one file in a file store, and its catalog row ---------------------------------------
 store=$work/store

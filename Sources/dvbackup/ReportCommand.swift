@@ -1,7 +1,7 @@
 import ArgumentParser
 import DVBackup
-import Foundation
 import Logging
+import Foundation
 
 extension DVBackupCommand {
     struct Report: ParsableCommand {
@@ -27,11 +27,9 @@ extension DVBackupCommand {
         func run() throws {
             let (settings, logger) = try options.loadSettings()
             let out = OutputWriter()
-            let stored: StoredReport
-            let store: ReportStore
-            do {
+            let (store, stored) = try exiting(logger: logger) {
                 let db = try settings.database.connectBackup()
-                store = ReportStore(connection: db)
+                let store = ReportStore(connection: db)
                 guard try Migrations.hasOriginalTable(db), store.isAvailable() else {
                     logger.error("\(settings.database.backupLabel) has no stored reports yet: run dvbackup init-db (or a run, which upgrades it)")
                     throw ExitCode(ExitStatus.cannotStart.rawValue)
@@ -44,12 +42,7 @@ extension DVBackupCommand {
                     logger.error("there is no run in \(settings.database.backupLabel) yet")
                     throw ExitCode(ExitStatus.filesFailed.rawValue)
                 }
-                stored = s
-            } catch let e as ExitCode {
-                throw e
-            } catch {
-                logger.error("\(error)")
-                throw ExitCode(ExitStatus.cannotStart.rawValue)
+                return (store, s)
             }
             guard let report = stored.report else {
                 let why = stored.state == "running" ? "it is still running" : "it was made before dvbackup stored reports"

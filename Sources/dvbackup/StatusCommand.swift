@@ -1,7 +1,7 @@
 import ArgumentParser
 import DVBackup
-import Foundation
 import Logging
+import Foundation
 
 extension DVBackupCommand {
     struct Status: ParsableCommand {
@@ -22,8 +22,8 @@ extension DVBackupCommand {
         var dataset: String?
 
         @Option(name: .long, parsing: .singleValue,
-                help: ArgumentHelp("Only files with this status (repeat it, or give a comma-separated list): OK, OK_NO_CHECKSUM, FAIL_SOURCE_CHECKSUM, FAIL_VERIFY, FAIL_WRITE, FAIL_READ.", valueName: "status"))
-        var status: [String] = []
+                help: ArgumentHelp("Only files with this status (repeat it, or give a comma-separated list).", valueName: "status"))
+        var status: [StatusArgument] = []
 
         @Option(name: .long, help: ArgumentHelp("Only files attempted and runs started since then: 2025-06-01, '2025-06-01 14:30', 2025-06-01T14:30:00+02:00, or 24h, 7d (ago).", valueName: "date"))
         var since: String?
@@ -38,7 +38,7 @@ extension DVBackupCommand {
         var runs: Int = 10
 
         func validate() throws {
-            if case .failure(let e) = StatusFilter.parseStatuses(status) { throw ValidationError("--status: \(e)") }
+            if case .failure(let e) = StatusArgument.statuses(status) { throw ValidationError("--status: \(e)") }
             if let since, SinceDate.parse(since) == nil {
                 throw ValidationError("--since: '\(since)' is not a date (write 2025-06-01, '2025-06-01 14:30', 2025-06-01T14:30:00Z, or a duration like 24h or 7d)")
             }
@@ -51,10 +51,10 @@ extension DVBackupCommand {
             let (settings, logger) = try options.loadSettings()
             let out = OutputWriter()
             var filter = StatusFilter()
-            if case .success(let s) = StatusFilter.parseStatuses(status) { filter.statuses = s }
+            if case .success(let s) = StatusArgument.statuses(status) { filter.statuses = s }
             filter.since = since.flatMap { SinceDate.parse($0) }
             filter.dataset = dataset?.trimmingCharacters(in: .whitespaces)
-            do {
+            try exiting(logger: logger, flushing: out) {
                 let db = try settings.database.connectBackup()
                 guard try Migrations.hasOriginalTable(db) else {
                     logger.error("\(settings.database.backupLabel) has no datafilestatus table yet: run dvbackup init-db (or a first run)")
@@ -73,12 +73,6 @@ extension DVBackupCommand {
                     try report.render(into: out, store: store, limit: all ? nil : limit)
                 }
                 out.flush()
-            } catch let e as ExitCode {
-                throw e
-            } catch {
-                out.flush()
-                logger.error("\(error)")
-                throw ExitCode(ExitStatus.cannotStart.rawValue)
             }
         }
     }

@@ -89,7 +89,8 @@ final class Collected: @unchecked Sendable {
             let v = queue.take()
             result.append([v ?? -1])
         }
-        usleep(50_000)
+        #expect(queue.waitUntilBlocked(takers: 1), "take did not wait on the empty queue")
+        #expect(result.all.isEmpty)
         queue.close()
         taker.join()
         #expect(result.all == [-1])
@@ -103,7 +104,8 @@ final class Collected: @unchecked Sendable {
             // The queue is full: this waits until close, then drops the element.
             result.append([queue.put(2) ? 1 : 0])
         }
-        usleep(50_000)
+        #expect(queue.waitUntilBlocked(putters: 1), "put did not wait on the full queue")
+        #expect(result.all.isEmpty)
         queue.close()
         putter.join()
         #expect(result.all == [0])
@@ -120,7 +122,7 @@ final class Collected: @unchecked Sendable {
             queue.put(3)
             done.append([3])
         }
-        usleep(50_000)
+        #expect(queue.waitUntilBlocked(putters: 1), "put did not wait while the queue was full")
         #expect(done.all.isEmpty, "put did not wait while the queue was full")
         #expect(queue.take() == 1)
         putter.join()

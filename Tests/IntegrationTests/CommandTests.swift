@@ -2,7 +2,8 @@ import DVBackup
 import Foundation
 import Testing
 
-/// Dry run, lock, status, exit codes and configuration errors, as the command shows them.
+/// Dry run, lock, status and exit codes, as the command shows them against a database (the
+/// usage and configuration errors, which need no server, are in CLITests/UsageTests.swift).
 @Suite(.enabled(if: TestPostgres.enabled))
 struct CommandTests {
     @Test func dryRunPrintsThePlanAndChangesNothing() throws {
@@ -71,37 +72,6 @@ struct CommandTests {
         #expect(noTarget.code == 3)
         #expect(noTarget.stderr.contains("backup directory \(s.backupDir) is not usable"))
         #expect(!FileManager.default.fileExists(atPath: s.backupDir), "dvbackup does not create the backup directory itself")
-    }
-
-    @Test func badConfigurationExitsTwoAndNamesFileLineAndKey() throws {
-        let s = try Sandbox(seed: 44)
-        func check(_ lines: String, _ expected: [String]) throws {
-            let path = s.root + "/bad.ini"
-            try lines.write(toFile: path, atomically: true, encoding: .utf8)
-            for command in [["run"], ["check-config"], ["run", "--dry-run"], ["status"], ["init-db"]] {
-                let r = try s.run(command + ["--config", path])
-                #expect(r.code == 2, "\(command) with \(lines): \(r.stderr)")
-                for e in expected { #expect(r.stderr.contains(e), "stderr names '\(e)': \(r.stderr)") }
-            }
-        }
-        let db = "[Database]\nHost: h\nDatabase: d\nUsername: u\nPassword: secret-pw-123\nBackupDatabase: b\n"
-        try check(db + "[Backup]\nStorageType: local\n", ["bad.ini:7", "[Backup] BackupDirectory", "missing"])
-        try check(db + "[Backup]\nStorageType: tape\nBackupDirectory: /x\n", ["bad.ini:8", "StorageType", "tape"])
-        try check(db + "[Backup]\nStorageType: local\nBackupDirectory: /x\nIncrementalOverlap: 24x\n",
-                  ["bad.ini:10", "IncrementalOverlap", "24x"])
-        try check(db, ["bad.ini", "[Backup]", "the section is missing"])
-        try check(db.replacingOccurrences(of: "BackupDatabase: b\n", with: "") + "[Backup]\nStorageType: local\nBackupDirectory: /x\n",
-                  ["bad.ini:1", "[Database] BackupDatabase"])
-        try check("Host: h\n", ["bad.ini:1", "before any [Section]"])
-        try check(db + "[Backup]\nStorageType: local\nBackupDirectory: /x\n[Stores]\ndataverse.files.file2.type = file\n",
-                  ["bad.ini:11", "dataverse.files.file2.directory"])
-        let missing = try s.run(["run", "--config", s.root + "/nope.ini"])
-        #expect(missing.code == 2)
-        #expect(missing.stderr.contains("nope.ini") && missing.stderr.contains("cannot read"))
-        let usage = try s.run(["run", "--no-such-flag"])
-        #expect(usage.code == 2)
-        let level = try s.run(["run", "--config", try s.writeConfig(), "--log-level", "loud"])
-        #expect(level.code == 2)
     }
 
     @Test func checkConfigHidesSecrets() throws {

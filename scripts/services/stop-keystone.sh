@@ -13,15 +13,5 @@
 set -uo pipefail
 SVC_NAME=stop-keystone
 . "$(dirname "$0")/svc-lib.sh"
-KEYSTONE_DIR=${KEYSTONE_DIR:-/tmp/dvbackup-keystone}
-svc_check_dir KEYSTONE_DIR "$KEYSTONE_DIR"
-
-stopped=$(svc_stop_recorded "$KEYSTONE_DIR/pids")
-if [ -n "$stopped" ]; then
-  echo "stopped keystone ($stopped)"
-else
-  echo "no keystone of $KEYSTONE_DIR running; nothing to stop"
-fi
-rm -f "$KEYSTONE_DIR/pids"
-[ "${KEYSTONE_KEEP:-0}" = 1 ] || svc_remove_dir "$KEYSTONE_DIR"
+svc_stop_service keystone KEYSTONE_DIR /tmp/dvbackup-keystone KEYSTONE_KEEP
 exit 0

@@ -11,15 +11,5 @@
 set -uo pipefail
 SVC_NAME=stop-s3
 . "$(dirname "$0")/svc-lib.sh"
-S3_DIR=${S3_DIR:-/tmp/dvbackup-s3}
-svc_check_dir S3_DIR "$S3_DIR"
-
-stopped=$(svc_stop_recorded "$S3_DIR/pids")
-if [ -n "$stopped" ]; then
-  echo "stopped moto ($stopped)"
-else
-  echo "no moto of $S3_DIR running; nothing to stop"
-fi
-rm -f "$S3_DIR/pids"
-[ "${S3_KEEP:-0}" = 1 ] || svc_remove_dir "$S3_DIR"
+svc_stop_service moto S3_DIR /tmp/dvbackup-s3 S3_KEEP
 exit 0

@@ -11,15 +11,5 @@
 set -uo pipefail
 SVC_NAME=stop-smtp
 . "$(dirname "$0")/svc-lib.sh"
-SMTP_DIR=${SMTP_DIR:-/tmp/dvbackup-smtp}
-svc_check_dir SMTP_DIR "$SMTP_DIR"
-
-stopped=$(svc_stop_recorded "$SMTP_DIR/pids")
-if [ -n "$stopped" ]; then
-  echo "stopped the SMTP sink ($stopped)"
-else
-  echo "no SMTP sink of $SMTP_DIR running; nothing to stop"
-fi
-rm -f "$SMTP_DIR/pids"
-[ "${SMTP_KEEP:-0}" = 1 ] || svc_remove_dir "$SMTP_DIR"
+svc_stop_service "the SMTP sink" SMTP_DIR /tmp/dvbackup-smtp SMTP_KEEP
 exit 0

@@ -11,15 +11,5 @@
 set -uo pipefail
 SVC_NAME=stop-swift
 . "$(dirname "$0")/svc-lib.sh"
-SWIFT_DIR=${SWIFT_DIR:-/tmp/dvbackup-swift}
-svc_check_dir SWIFT_DIR "$SWIFT_DIR"
-
-stopped=$(svc_stop_recorded "$SWIFT_DIR/pids")
-if [ -n "$stopped" ]; then
-  echo "stopped swift ($stopped)"
-else
-  echo "no swift of $SWIFT_DIR running; nothing to stop"
-fi
-rm -f "$SWIFT_DIR/pids"
-[ "${SWIFT_KEEP:-0}" = 1 ] || svc_remove_dir "$SWIFT_DIR"
+svc_stop_service swift SWIFT_DIR /tmp/dvbackup-swift SWIFT_KEEP
 exit 0

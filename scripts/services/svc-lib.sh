@@ -96,11 +96,22 @@ svc_running() {
   return $any
 }
 
+# svc_wait_gone PIDFILE TENTHS: wait up to TENTHS tenths of a second until none of the
+# recorded processes is still the one recorded; false if some still are
+svc_wait_gone() {
+  local i
+  for i in $(seq "$2"); do
+    svc_running "$1" >/dev/null || return 0
+    sleep 0.1
+  done
+  ! svc_running "$1" >/dev/null
+}
+
 # svc_stop_recorded PIDFILE [GRACE_SECONDS]: SIGTERM every recorded process that is still
 # the one recorded, wait up to GRACE_SECONDS (default 5) for them to exit, SIGKILL the ones
 # left (checked again first). Prints "name=pid ..." of what it signalled (nothing if none).
 svc_stop_recorded() {
-  local file=$1 grace=${2:-5} name pid st mark targets="" t i left
+  local file=$1 grace=${2:-5} name pid st mark targets=""
   [ -f "$file" ] || return 0
   while read -r name pid st mark; do
     [ -n "$pid" ] || continue
@@ -111,15 +122,7 @@ svc_stop_recorded() {
     fi
   done < "$file"
   [ -n "$targets" ] || return 0
-  for i in $(seq $((grace * 10))); do
-    left=0
-    while read -r name pid st mark; do
-      [ -n "$pid" ] || continue
-      svc_owned "$pid" "$st" "$mark" && left=1
-    done < "$file"
-    [ $left = 0 ] && break
-    sleep 0.1
-  done
+  svc_wait_gone "$file" $((grace * 10)) || true
   while read -r name pid st mark; do
     [ -n "$pid" ] || continue
     [ "$pid" != "$$" ] || continue
@@ -127,16 +130,27 @@ svc_stop_recorded() {
       kill -KILL "$pid" 2>/dev/null || true
     fi
   done < "$file"
-  for i in $(seq 30); do
-    left=0
-    while read -r name pid st mark; do
-      [ -n "$pid" ] || continue
-      svc_owned "$pid" "$st" "$mark" && left=1
-    done < "$file"
-    [ $left = 0 ] && break
-    sleep 0.1
-  done
+  svc_wait_gone "$file" 30 || true
   echo "${targets# }"
+}
+
+# svc_stop_service LABEL DIR_KNOB DEFAULT_DIR KEEP_KNOB: what each stop-*.sh of a server
+# whose processes are recorded in DIR/pids does. DIR is the value of the variable named
+# DIR_KNOB (DEFAULT_DIR when unset or empty). Stops the recorded processes
+# (svc_stop_recorded), prints one line naming the server by LABEL ("moto", "the SMTP sink"),
+# removes DIR/pids and then DIR (svc_remove_dir) unless the variable named KEEP_KNOB is 1.
+svc_stop_service() {
+  local label=$1 knob=$2 keep=$4 dir stopped
+  dir=${!knob:-$3}
+  svc_check_dir "$knob" "$dir"
+  stopped=$(svc_stop_recorded "$dir/pids")
+  if [ -n "$stopped" ]; then
+    echo "stopped $label ($stopped)"
+  else
+    echo "no ${label#the } of $dir running; nothing to stop"
+  fi
+  rm -f "$dir/pids"
+  [ "${!keep:-0}" = 1 ] || svc_remove_dir "$dir"
 }
 
 # svc_fresh_dir DIR: (re)create DIR empty, with the marker. Refuses a non-empty DIR that

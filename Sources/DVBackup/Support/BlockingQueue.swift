@@ -3,13 +3,18 @@ import Foundation
 /// A bounded first-in-first-out queue between threads: `put` waits while it is full, `take`
 /// waits while it is empty and returns `nil` once it is closed and drained.
 ///
-/// `@unchecked Sendable` because every access to `items` and `closed` happens with
-/// `condition` locked.
+/// `@unchecked Sendable` because every access to `items`, `closed` and the waiting counts
+/// happens with `condition` locked.
 public final class BlockingQueue<Element: Sendable>: @unchecked Sendable {
     private let condition = NSCondition()
     private var items: [Element] = []
     private var head = 0
     private var closed = false
+    /// Threads waiting in `put` (the queue full) and in `take` (the queue empty), and threads
+    /// watching those counts in `waitUntilBlocked`: what tests synchronise on.
+    private var blockedPutters = 0
+    private var blockedTakers = 0
+    private var watchers = 0
     public let capacity: Int
 
     public init(capacity: Int) {
@@ -22,7 +27,12 @@ public final class BlockingQueue<Element: Sendable>: @unchecked Sendable {
     public func put(_ element: Element) -> Bool {
         condition.lock()
         defer { condition.unlock() }
-        while items.count - head >= capacity, !closed { condition.wait() }
+        if items.count - head >= capacity, !closed {
+            blockedPutters += 1
+            if watchers > 0 { condition.broadcast() }
+            while items.count - head >= capacity, !closed { condition.wait() }
+            blockedPutters -= 1
+        }
         if closed { return false }
         items.append(element)
         condition.broadcast()
@@ -32,7 +42,12 @@ public final class BlockingQueue<Element: Sendable>: @unchecked Sendable {
     public func take() -> Element? {
         condition.lock()
         defer { condition.unlock() }
-        while head == items.count, !closed { condition.wait() }
+        if head == items.count, !closed {
+            blockedTakers += 1
+            if watchers > 0 { condition.broadcast() }
+            while head == items.count, !closed { condition.wait() }
+            blockedTakers -= 1
+        }
         guard head < items.count else { return nil }
         let e = items[head]
         head += 1
@@ -50,6 +65,21 @@ public final class BlockingQueue<Element: Sendable>: @unchecked Sendable {
         closed = true
         condition.broadcast()
         condition.unlock()
+    }
+
+    /// Test hook: waits until at least `putters` threads are blocked in `put` and `takers` in
+    /// `take` (counted while they wait, under the queue's lock), or until `timeout` seconds
+    /// have passed. Returns whether they were.
+    func waitUntilBlocked(putters: Int = 0, takers: Int = 0, timeout: TimeInterval = 10) -> Bool {
+        let deadline = Date(timeIntervalSinceNow: timeout)
+        condition.lock()
+        defer { condition.unlock() }
+        watchers += 1
+        defer { watchers -= 1 }
+        while blockedPutters < putters || blockedTakers < takers {
+            if !condition.wait(until: deadline) { return blockedPutters >= putters && blockedTakers >= takers }
+        }
+        return true
     }
 }
 
