@@ -41,10 +41,19 @@ public struct SigV4Credentials: Sendable, Equatable {
     var curlProvider: String { "aws:amz:\(region):\(service)" }
 }
 
+/// The methods dvbackup sends.
+public enum HTTPMethod: String, Sendable, Equatable {
+    case get = "GET"
+    case head = "HEAD"
+    case put = "PUT"
+    case post = "POST"
+    case delete = "DELETE"
+}
+
 /// One HTTP request. The URL must already be in its final, encoded form (S3 signs it as
 /// written).
 public struct HTTPRequest: Sendable {
-    public var method: String
+    public var method: HTTPMethod
     public var url: String
     public var headers: [(name: String, value: String)]
     /// A small request body held in memory (a manifest, a form); larger bodies are streamed
@@ -52,7 +61,7 @@ public struct HTTPRequest: Sendable {
     public var body: [UInt8]?
     public var sigV4: SigV4Credentials?
 
-    public init(method: String = "GET", url: String, headers: [(name: String, value: String)] = [],
+    public init(method: HTTPMethod = .get, url: String, headers: [(name: String, value: String)] = [],
                 body: [UInt8]? = nil, sigV4: SigV4Credentials? = nil) {
         self.method = method
         self.url = url
@@ -63,20 +72,9 @@ public struct HTTPRequest: Sendable {
 
     /// The URL without its query and user info, for logs and error messages: a query may be
     /// a signature (presigned URLs, temp URLs).
-    public var displayURL: String { HTTPRequest.redacted(url) }
+    public var displayURL: String { Redaction.url(url) }
 
-    public static func redacted(_ url: String) -> String {
-        var s = Substring(url)
-        if let q = s.firstIndex(where: { $0 == "?" || $0 == "#" }) { s = s[..<q] }
-        if let scheme = s.range(of: "://") {
-            let rest = s[scheme.upperBound...]
-            let hostEnd = rest.firstIndex(of: "/") ?? rest.endIndex
-            if let at = rest[..<hostEnd].lastIndex(of: "@") {
-                return String(s[..<scheme.upperBound]) + String(rest[rest.index(after: at)...])
-            }
-        }
-        return String(s)
-    }
+    public static func redacted(_ url: String) -> String { Redaction.url(url) }
 }
 
 /// A response: the status, the headers of the final response, and the body when it was
@@ -233,28 +231,27 @@ public final class HTTPClient {
             }
         }
 
-        let method = request.method.uppercased()
-        switch method {
-        case "GET":
+        switch request.method {
+        case .get:
             set(dv_curl_setopt_long(handle, CURLOPT_HTTPGET, 1))
-        case "HEAD":
+        case .head:
             set(dv_curl_setopt_long(handle, CURLOPT_NOBODY, 1))
-        case "PUT":
+        case .put:
             set(dv_curl_setopt_long(handle, CURLOPT_UPLOAD, 1))
             if upload == nil {
                 set(dv_curl_setopt_off_t(handle, CURLOPT_INFILESIZE_LARGE, curl_off_t(request.body?.count ?? 0)))
             } else if let uploadLength {
                 set(dv_curl_setopt_off_t(handle, CURLOPT_INFILESIZE_LARGE, curl_off_t(uploadLength)))
             }
-        case "POST":
+        case .post:
             set(dv_curl_setopt_long(handle, CURLOPT_POST, 1))
             if upload == nil {
                 set(dv_curl_setopt_off_t(handle, CURLOPT_POSTFIELDSIZE_LARGE, curl_off_t(request.body?.count ?? 0)))
             } else if let uploadLength {
                 set(dv_curl_setopt_off_t(handle, CURLOPT_POSTFIELDSIZE_LARGE, curl_off_t(uploadLength)))
             }
-        default:
-            set(dv_curl_setopt_string(handle, CURLOPT_CUSTOMREQUEST, method))
+        case .delete:
+            set(dv_curl_setopt_string(handle, CURLOPT_CUSTOMREQUEST, request.method.rawValue))
             if request.body != nil || upload != nil {
                 set(dv_curl_setopt_long(handle, CURLOPT_UPLOAD, 1))
                 if upload == nil {
