@@ -3,7 +3,7 @@ import Foundation
 /// A copy whose catalog checksum is an MD5 and that fits in one object: streamed in one PUT
 /// under its final name with that MD5 as its `ETag`, so Swift itself refuses bytes that
 /// differ (422) and an earlier copy stays untouched.
-final class SwiftETagAheadUpload: TargetUpload {
+final class SwiftETagAheadUpload: SwiftShapedUpload {
     let context: SwiftUploadContext
     private let catalogMD5: String
     private let put: StreamingPut
@@ -21,10 +21,8 @@ final class SwiftETagAheadUpload: TargetUpload {
         if !context.stopped { abort() }
     }
 
-    var location: String { context.location }
-
     func write(_ chunk: UnsafeRawBufferPointer) throws(FileFailure) {
-        try context.write(chunk) { bytes throws(FileFailure) in try context.send(bytes, into: put) }
+        try context.write(chunk, into: put)
     }
 
     func verify(algorithm: ChecksumAlgorithm, expectedHex: String) throws(FileFailure) -> String {

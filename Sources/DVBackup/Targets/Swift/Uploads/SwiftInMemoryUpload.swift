@@ -5,7 +5,7 @@ import Foundation
 /// Swift refuses bytes that differ (422). An unknown size that outgrows the buffer becomes a
 /// Static Large Object: the upload hands its context and bytes to a `SwiftSegmentedUpload`
 /// and goes on through it.
-final class SwiftInMemoryUpload: TargetUpload {
+final class SwiftInMemoryUpload: SwiftShapedUpload {
     let context: SwiftUploadContext
     private var buffer: [UInt8] = []
     /// The Static Large Object this upload became.
@@ -18,8 +18,6 @@ final class SwiftInMemoryUpload: TargetUpload {
     deinit {
         if !context.stopped { abort() }
     }
-
-    var location: String { context.location }
 
     func write(_ chunk: UnsafeRawBufferPointer) throws(FileFailure) {
         if let segmented { return try segmented.write(chunk) }

@@ -4,7 +4,7 @@ import Foundation
 /// container on the session's lanes, each proven by its ETag against the MD5 of what was
 /// sent; the manifest, listing every segment's ETag and size and carrying the SLO's expected
 /// ETag, goes last and makes the copy visible.
-final class SwiftSegmentedUpload: TargetUpload {
+final class SwiftSegmentedUpload: SwiftShapedUpload {
     let context: SwiftUploadContext
     let segmentSize: Int64
     private var current: (name: String, put: StreamingPut, bytes: Int64)?
@@ -19,8 +19,6 @@ final class SwiftSegmentedUpload: TargetUpload {
     deinit {
         if !context.stopped { abort() }
     }
-
-    var location: String { context.location }
 
     func write(_ chunk: UnsafeRawBufferPointer) throws(FileFailure) {
         try context.write(chunk) { bytes throws(FileFailure) in try feed(bytes) }

@@ -4,7 +4,7 @@ import Foundation
 /// memory: streamed to `<object>/tmp/<attempt>` in the segments container, its ETag compared
 /// with the MD5 of what was sent, then copied into place by the cluster, which checks the
 /// copy against that ETag.
-final class SwiftStagedUpload: TargetUpload {
+final class SwiftStagedUpload: SwiftShapedUpload {
     let context: SwiftUploadContext
     private let name: String
     private let put: StreamingPut
@@ -21,10 +21,8 @@ final class SwiftStagedUpload: TargetUpload {
         if !context.stopped { abort() }
     }
 
-    var location: String { context.location }
-
     func write(_ chunk: UnsafeRawBufferPointer) throws(FileFailure) {
-        try context.write(chunk) { bytes throws(FileFailure) in try context.send(bytes, into: put) }
+        try context.write(chunk, into: put)
     }
 
     func verify(algorithm: ChecksumAlgorithm, expectedHex: String) throws(FileFailure) -> String {

@@ -64,6 +64,11 @@ final class SwiftUploadContext {
         StreamingPut(lane: session.lane(lane), path: path, headers: headers, hashing: hashing)
     }
 
+    /// `write` for an upload that streams the whole copy through one PUT.
+    func write(_ chunk: UnsafeRawBufferPointer, into put: StreamingPut) throws(FileFailure) {
+        try write(chunk) { bytes throws(FileFailure) in try send(bytes, into: put) }
+    }
+
     /// Sends `chunk` into `put`; the request's failure when it stopped taking bytes.
     func send(_ chunk: UnsafeRawBufferPointer, into put: StreamingPut) throws(FileFailure) {
         if !put.write(chunk) { throw failure(of: put, what: "PUT \(url(put.path))") }
@@ -174,4 +179,13 @@ final class SwiftUploadContext {
         session.note(f)
         return f
     }
+}
+
+/// An upload in one of the shapes of `SwiftUpload.Mode`, built on its context.
+protocol SwiftShapedUpload: TargetUpload {
+    var context: SwiftUploadContext { get }
+}
+
+extension SwiftShapedUpload {
+    var location: String { context.location }
 }
