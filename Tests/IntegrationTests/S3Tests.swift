@@ -55,14 +55,15 @@ struct TestS3Server: Sendable {
             } : nil,
             uploadLength: method == .put ? Int64(body.count) : nil)
         guard response.isSuccess else {
-            throw TestFailure("\(name): \(method) \(path): HTTP \(response.status) \(response.bodyText.prefix(300))")
+            throw TestFailure("\(name): \(method.rawValue) \(path): HTTP \(response.status) \(response.bodyText.prefix(300))")
         }
         return response
     }
 
-    /// Creates a bucket with a fresh name.
+    /// Creates a bucket with a fresh name (random for every run: the servers outlive a test
+    /// run, and a name drawn from the sandbox's seed would be taken the second time).
     func makeBucket(_ sandbox: Sandbox) throws -> String {
-        let bucket = "dvb-" + Hex.random(sandbox.randomBytes(6))
+        let bucket = "dvb-" + Hex.random((0..<6).map { _ in UInt8.random(in: .min ... .max) })
         _ = try send(.put, "/" + bucket)
         return bucket
     }
