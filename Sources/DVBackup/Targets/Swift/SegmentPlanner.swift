@@ -1,6 +1,6 @@
 import Foundation
 
-/// How a copy is cut.
+/// How a copy is cut: one object, or a Static Large Object of segments the cluster takes.
 enum SwiftUploadShape: Equatable {
     /// One object, one PUT.
     case single

@@ -1,6 +1,6 @@
 import Foundation
 
-/// Where copies live in Swift, and how a large one is cut into segments. Pure functions.
+/// Where copies live in Swift: the names of objects, segments and temporary copies. Pure functions.
 ///
 /// A copy is the object `<authority>/<identifier>/<storage name>` in the configured
 /// container. A large copy is a Static Large Object whose segments are in
