@@ -43,6 +43,7 @@ import Testing
         #expect(w.segmentSize == 1 << 30)
         #expect(w.userDomain == "Default" && w.projectDomain == "Default")
         #expect(w.retryDelays == [1, 2, 4, 8])
+        #expect(w.retry == RetryPolicy(delays: [1, 2, 4, 8], jitter: 0.75...1.25), "the delays with ±25 % jitter")
         #expect(w.endpoint == nil)
         #expect(s.warnings.isEmpty, "\(s.warnings)")
         #expect(w.origins["SwiftKey"] == "line \(lineNumber(of: "SwiftKey", in: swiftConfig(Self.v1Keys))!)")

@@ -41,29 +41,30 @@ struct TestS3Server: Sendable {
 
     var credentials: SigV4Credentials { SigV4Credentials(accessKey: accessKey, secretKey: secretKey, region: region) }
 
-    private func send(_ method: String, _ path: String, body: [UInt8] = []) throws -> HTTPResponse {
+    private func send(_ method: HTTPMethod, _ path: String, body: [UInt8] = []) throws -> HTTPResponse {
         let client = try HTTPClient()
         let hash = Digest.hex(.sha256, of: body)
         var offset = 0
         let response = try client.perform(
             HTTPRequest(method: method, url: endpoint + path, headers: [("x-amz-content-sha256", hash)], sigV4: credentials),
-            upload: method == "PUT" ? { out in
+            upload: method == .put ? { out in
                 let n = min(out.count, body.count - offset)
                 if n > 0 { body.withUnsafeBytes { out.baseAddress!.copyMemory(from: $0.baseAddress! + offset, byteCount: n) } }
                 offset += n
                 return n
             } : nil,
-            uploadLength: method == "PUT" ? Int64(body.count) : nil)
+            uploadLength: method == .put ? Int64(body.count) : nil)
         guard response.isSuccess else {
-            throw TestFailure("\(name): \(method) \(path): HTTP \(response.status) \(response.bodyText.prefix(300))")
+            throw TestFailure("\(name): \(method.rawValue) \(path): HTTP \(response.status) \(response.bodyText.prefix(300))")
         }
         return response
     }
 
-    /// Creates a bucket with a fresh name.
+    /// Creates a bucket with a fresh name (random for every run: the servers outlive a test
+    /// run, and a name drawn from the sandbox's seed would be taken the second time).
     func makeBucket(_ sandbox: Sandbox) throws -> String {
-        let bucket = "dvb-" + Hex.random(sandbox.randomBytes(6))
-        _ = try send("PUT", "/" + bucket)
+        let bucket = "dvb-" + Hex.random((0..<6).map { _ in UInt8.random(in: .min ... .max) })
+        _ = try send(.put, "/" + bucket)
         return bucket
     }
 
@@ -71,7 +72,7 @@ struct TestS3Server: Sendable {
         let path = key.split(separator: "/", omittingEmptySubsequences: false)
             .map { $0.addingPercentEncoding(withAllowedCharacters: .alphanumerics.union(CharacterSet(charactersIn: "-_.~"))) ?? "" }
             .joined(separator: "/")
-        _ = try send("PUT", "/\(bucket)/\(path)", body: bytes)
+        _ = try send(.put, "/\(bucket)/\(path)", body: bytes)
     }
 }
 

@@ -78,7 +78,7 @@ final class SwiftProbe {
             "scope": ["project": ["name": TestSwift.keystoneProject, "domain": domain(TestSwift.keystoneProjectDomain)]],
         ]]
         let data = try JSONSerialization.data(withJSONObject: body)
-        let r = try client.perform(HTTPRequest(method: "POST", url: url + "/auth/tokens",
+        let r = try client.perform(HTTPRequest(method: .post, url: url + "/auth/tokens",
                                                headers: [("Content-Type", "application/json")], body: Array(data)))
         guard r.status == 201, let t = r.headers["X-Subject-Token"],
               let json = try JSONSerialization.jsonObject(with: Data(r.body)) as? [String: Any],
@@ -102,12 +102,12 @@ final class SwiftProbe {
         storageURL + "/" + Self.encode(container) + (object.map { "/" + Self.encode($0) } ?? "")
     }
 
-    func request(_ method: String, _ url: String, headers: [(name: String, value: String)] = [], body: [UInt8]? = nil) throws -> HTTPResponse {
+    func request(_ method: HTTPMethod, _ url: String, headers: [(name: String, value: String)] = [], body: [UInt8]? = nil) throws -> HTTPResponse {
         try client.perform(HTTPRequest(method: method, url: url, headers: [("X-Auth-Token", token)] + headers, body: body))
     }
 
     func head(_ container: String, _ object: String) throws -> HTTPResponse {
-        try request("HEAD", url(container, object))
+        try request(.head, url(container, object))
     }
 
     /// The object's bytes (small objects).
@@ -132,7 +132,7 @@ final class SwiftProbe {
         var names: [String] = []
         var marker = ""
         while true {
-            let r = try request("GET", url(container) + "?format=json&prefix=\(Self.encode(prefix, keepSlash: false))&marker=\(Self.encode(marker, keepSlash: false))")
+            let r = try request(.get, url(container) + "?format=json&prefix=\(Self.encode(prefix, keepSlash: false))&marker=\(Self.encode(marker, keepSlash: false))")
             if r.status == 404 || r.status == 204 { return names }
             guard r.status == 200, let list = try JSONSerialization.jsonObject(with: Data(r.body)) as? [[String: Any]] else {
                 throw TestFailure("listing \(container) failed: \(r.status)")
@@ -146,7 +146,7 @@ final class SwiftProbe {
 
     /// The segment names (`<container>/<name>`) a stored SLO manifest lists.
     func manifestSegments(_ container: String, _ object: String) throws -> [String] {
-        let r = try request("GET", url(container, object) + "?multipart-manifest=get")
+        let r = try request(.get, url(container, object) + "?multipart-manifest=get")
         guard r.status == 200, let list = try JSONSerialization.jsonObject(with: Data(r.body)) as? [[String: Any]] else { return [] }
         return list.compactMap { ($0["name"] as? String).map { String($0.dropFirst()) } }
     }
@@ -155,9 +155,9 @@ final class SwiftProbe {
     func destroy(_ container: String) {
         for c in [container, container + "_segments"] {
             for name in (try? list(c)) ?? [] {
-                _ = try? request("DELETE", url(c, name))
+                _ = try? request(.delete, url(c, name))
             }
-            _ = try? request("DELETE", url(c))
+            _ = try? request(.delete, url(c))
         }
     }
 }

@@ -57,6 +57,11 @@ public struct SwiftSettings: Sendable, Equatable {
     /// Where each value came from, by key (`SwiftKey` → `OS_PASSWORD`, `line 31`, …).
     public var origins: [String: String]
 
+    /// The retry policy of every Swift request and authentication: `retryDelays`, each wait
+    /// drawn from ±25 % of its value so that workers that failed together do not retry
+    /// together.
+    public var retry: RetryPolicy { RetryPolicy(delays: retryDelays, jitter: 0.75...1.25) }
+
     public static let defaultSegmentSize: Int64 = 1 << 30
     public static let minSegmentSize: Int64 = 1 << 20
     /// Swift's default max_file_size (5 GiB + 2 bytes, which no segment needs).

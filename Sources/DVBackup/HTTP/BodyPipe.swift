@@ -31,6 +31,8 @@ public final class BodyPipe: @unchecked Sendable {
     private var readerDone = false
     private var consumedBytes: Int64 = 0
     private var writtenBytes: Int64 = 0
+    /// Writers waiting for a free buffer.
+    private var blockedWriters = 0
     private let tap: (@Sendable (UnsafeRawBufferPointer) -> Void)?
 
     public init(bufferSize: Int = 1 << 20, bufferCount: Int = 4, tap: (@Sendable (UnsafeRawBufferPointer) -> Void)? = nil) {
@@ -67,7 +69,12 @@ public final class BodyPipe: @unchecked Sendable {
         var offset = 0
         while offset < bytes.count {
             condition.lock()
-            while free.isEmpty, allBuffers.count >= bufferCount, !aborted, !readerDone { condition.wait() }
+            while free.isEmpty, allBuffers.count >= bufferCount, !aborted, !readerDone {
+                blockedWriters += 1
+                condition.broadcast()  // for `waitForBlockedWriter`
+                condition.wait()
+                blockedWriters -= 1
+            }
             if aborted || readerDone || closed {
                 condition.unlock()
                 return false
@@ -187,6 +194,18 @@ public final class BodyPipe: @unchecked Sendable {
         condition.lock()
         defer { condition.unlock() }
         return writtenBytes
+    }
+
+    /// Waits until a writer waits for a free buffer (every buffer is full and unread): the
+    /// handshake a test uses before ending the transfer under it. False after `timeout` s.
+    func waitForBlockedWriter(timeout: Double) -> Bool {
+        condition.lock()
+        defer { condition.unlock() }
+        let deadline = Date(timeIntervalSinceNow: timeout)
+        while blockedWriters == 0 {
+            if !condition.wait(until: deadline) { return blockedWriters > 0 }
+        }
+        return true
     }
 
     /// Buffers allocated so far (never more than `bufferCount`).

@@ -190,17 +190,6 @@ public final class SMTPClient {
     }
 }
 
-/// Removes secrets from a text that is about to be logged, stored or mailed.
-public enum Redaction {
-    public static func redact(_ text: String, secrets: [String?]) -> String {
-        var out = text
-        for case let s? in secrets where s.count >= 4 {
-            out = out.replacingOccurrences(of: s, with: "***")
-        }
-        return out
-    }
-}
-
 /// What the C callbacks of one SMTP transfer reach through their user pointer.
 final class SMTPTransfer {
     let message: [UInt8]

@@ -2,148 +2,6 @@ import Foundation
 internal import CCurl
 internal import CCurlShim
 
-/// Response header fields, in the order received, looked up without regard to case
-/// (Swift sends `Etag`, S3 `ETag`).
-public struct HTTPHeaders: Sendable, Equatable {
-    public private(set) var fields: [(name: String, value: String)] = []
-
-    public init(_ fields: [(name: String, value: String)] = []) { self.fields = fields }
-
-    public subscript(name: String) -> String? {
-        fields.first { $0.name.caseInsensitiveCompare(name) == .orderedSame }?.value
-    }
-
-    mutating func append(_ name: String, _ value: String) { fields.append((name, value)) }
-
-    public static func == (a: HTTPHeaders, b: HTTPHeaders) -> Bool {
-        a.fields.count == b.fields.count && zip(a.fields, b.fields).allSatisfy { $0.name == $1.name && $0.value == $1.value }
-    }
-}
-
-/// AWS Signature Version 4, computed by libcurl (`CURLOPT_AWS_SIGV4`). The key and the
-/// secret reach libcurl separately, so a key may contain `:` (Swift s3api's `account:user`).
-public struct SigV4Credentials: Sendable, Equatable {
-    public var accessKey: String
-    public var secretKey: String
-    public var sessionToken: String?
-    public var region: String
-    public var service: String
-
-    public init(accessKey: String, secretKey: String, sessionToken: String? = nil, region: String, service: String = "s3") {
-        self.accessKey = accessKey
-        self.secretKey = secretKey
-        self.sessionToken = sessionToken
-        self.region = region
-        self.service = service
-    }
-
-    /// What CURLOPT_AWS_SIGV4 takes: `aws:amz:<region>:<service>`.
-    var curlProvider: String { "aws:amz:\(region):\(service)" }
-}
-
-/// One HTTP request. The URL must already be in its final, encoded form (S3 signs it as
-/// written).
-public struct HTTPRequest: Sendable {
-    public var method: String
-    public var url: String
-    public var headers: [(name: String, value: String)]
-    /// A small request body held in memory (a manifest, a form); larger bodies are streamed
-    /// through `perform(_:upload:…)`.
-    public var body: [UInt8]?
-    public var sigV4: SigV4Credentials?
-
-    public init(method: String = "GET", url: String, headers: [(name: String, value: String)] = [],
-                body: [UInt8]? = nil, sigV4: SigV4Credentials? = nil) {
-        self.method = method
-        self.url = url
-        self.headers = headers
-        self.body = body
-        self.sigV4 = sigV4
-    }
-
-    /// The URL without its query and user info, for logs and error messages: a query may be
-    /// a signature (presigned URLs, temp URLs).
-    public var displayURL: String { HTTPRequest.redacted(url) }
-
-    public static func redacted(_ url: String) -> String {
-        var s = Substring(url)
-        if let q = s.firstIndex(where: { $0 == "?" || $0 == "#" }) { s = s[..<q] }
-        if let scheme = s.range(of: "://") {
-            let rest = s[scheme.upperBound...]
-            let hostEnd = rest.firstIndex(of: "/") ?? rest.endIndex
-            if let at = rest[..<hostEnd].lastIndex(of: "@") {
-                return String(s[..<scheme.upperBound]) + String(rest[rest.index(after: at)...])
-            }
-        }
-        return String(s)
-    }
-}
-
-/// A response: the status, the headers of the final response, and the body when it was
-/// collected (always for error statuses, up to a limit).
-public struct HTTPResponse: Sendable {
-    public var status: Int
-    public var headers: HTTPHeaders
-    public var body: [UInt8]
-    /// Bytes of the body sent to the streaming sink.
-    public var streamedBytes: Int64
-
-    public var isSuccess: Bool { (200..<300).contains(status) }
-    public var bodyText: String { String(decoding: body, as: UTF8.self) }
-}
-
-/// A request that did not produce a response: the connection failed, was cut, timed out,
-/// or a callback gave up.
-public enum HTTPError: Error, CustomStringConvertible {
-    /// libcurl's error (`code` is a CURLcode), with its detailed text.
-    case transport(code: Int, message: String, url: String)
-    /// The body source or sink threw; the transfer was stopped.
-    case aborted(any Error)
-
-    public var description: String {
-        switch self {
-        case .transport(_, let message, let url): "\(url): \(message)"
-        case .aborted(let error): "\(error)"
-        }
-    }
-
-    /// A failure another attempt may cure: the connection, not the request, went wrong.
-    public var isTransient: Bool {
-        guard case .transport(let code, _, _) = self else { return false }
-        return HTTPError.transientCodes.contains(code)
-    }
-
-    static let transientCodes: Set<Int> = [
-        Int(CURLE_COULDNT_CONNECT.rawValue), Int(CURLE_OPERATION_TIMEDOUT.rawValue),
-        Int(CURLE_SEND_ERROR.rawValue), Int(CURLE_RECV_ERROR.rawValue),
-        Int(CURLE_PARTIAL_FILE.rawValue), Int(CURLE_GOT_NOTHING.rawValue),
-        Int(CURLE_HTTP2.rawValue), Int(CURLE_HTTP2_STREAM.rawValue),
-        Int(CURLE_SSL_CONNECT_ERROR.rawValue), Int(CURLE_COULDNT_RESOLVE_HOST.rawValue),
-    ]
-}
-
-/// Settings shared by every request of one client.
-public struct HTTPOptions: Sendable, Equatable {
-    /// A PEM bundle of CAs to trust instead of the system's (a private CA).
-    public var caFile: String?
-    /// Certificates are verified unless this is set, which only a configuration that says
-    /// so in so many words does.
-    public var insecureSkipVerify = false
-    public var connectTimeoutSeconds = 30
-    /// A transfer slower than 1 byte/s for this long is cut (a stalled connection).
-    public var stallTimeoutSeconds = 120
-    /// Protocols allowed, as CURLOPT_PROTOCOLS_STR takes them.
-    public var protocols = "http,https"
-    /// How long an upload waits for the server's `100 Continue` before sending the body
-    /// anyway (libcurl's default is 1 s). Waiting lets a server refuse a request (401, 413)
-    /// before any of its body is sent, so the body can be sent again elsewhere.
-    public var expectContinueTimeoutMilliseconds = 1000
-    /// libcurl's upload buffer per handle (CURLOPT_UPLOAD_BUFFERSIZE).
-    public var uploadBufferSize = 2 * 1024 * 1024
-
-    public init(caFile: String? = nil) { self.caFile = caFile }
-}
-
 /// Calls libcurl once at start-up, before any thread exists.
 enum LibCurl {
     static let initialized: Bool = { curl_global_init(Int(CURL_GLOBAL_DEFAULT)) == CURLE_OK }()
@@ -233,28 +91,27 @@ public final class HTTPClient {
             }
         }
 
-        let method = request.method.uppercased()
-        switch method {
-        case "GET":
+        /// The body's length: the one in memory, or `uploadLength` (otherwise it is chunked).
+        func setBodyLength(_ option: CURLoption) {
+            if upload == nil {
+                set(dv_curl_setopt_off_t(handle, option, curl_off_t(request.body?.count ?? 0)))
+            } else if let uploadLength {
+                set(dv_curl_setopt_off_t(handle, option, curl_off_t(uploadLength)))
+            }
+        }
+        switch request.method {
+        case .get:
             set(dv_curl_setopt_long(handle, CURLOPT_HTTPGET, 1))
-        case "HEAD":
+        case .head:
             set(dv_curl_setopt_long(handle, CURLOPT_NOBODY, 1))
-        case "PUT":
+        case .put:
             set(dv_curl_setopt_long(handle, CURLOPT_UPLOAD, 1))
-            if upload == nil {
-                set(dv_curl_setopt_off_t(handle, CURLOPT_INFILESIZE_LARGE, curl_off_t(request.body?.count ?? 0)))
-            } else if let uploadLength {
-                set(dv_curl_setopt_off_t(handle, CURLOPT_INFILESIZE_LARGE, curl_off_t(uploadLength)))
-            }
-        case "POST":
+            setBodyLength(CURLOPT_INFILESIZE_LARGE)
+        case .post:
             set(dv_curl_setopt_long(handle, CURLOPT_POST, 1))
-            if upload == nil {
-                set(dv_curl_setopt_off_t(handle, CURLOPT_POSTFIELDSIZE_LARGE, curl_off_t(request.body?.count ?? 0)))
-            } else if let uploadLength {
-                set(dv_curl_setopt_off_t(handle, CURLOPT_POSTFIELDSIZE_LARGE, curl_off_t(uploadLength)))
-            }
-        default:
-            set(dv_curl_setopt_string(handle, CURLOPT_CUSTOMREQUEST, method))
+            setBodyLength(CURLOPT_POSTFIELDSIZE_LARGE)
+        case .delete:
+            set(dv_curl_setopt_string(handle, CURLOPT_CUSTOMREQUEST, request.method.rawValue))
             if request.body != nil || upload != nil {
                 set(dv_curl_setopt_long(handle, CURLOPT_UPLOAD, 1))
                 if upload == nil {

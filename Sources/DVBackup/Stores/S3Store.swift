@@ -147,7 +147,7 @@ public final class S3Store: SourceStore, Sendable {
     /// Checks that the bucket can be reached with the store's credentials (a HEAD on it).
     /// Returns `nil` when it can, otherwise why not.
     public func probeBucket() -> String? {
-        let request = HTTPRequest(method: "HEAD", url: settings.bucketURL,
+        let request = HTTPRequest(method: .head, url: settings.bucketURL,
                                   headers: [("x-amz-content-sha256", Self.emptyPayloadHash)], sigV4: settings.credentials)
         let outcome: Result<HTTPResponse, HTTPError> = pool.withClient { client in
             Result { () throws(HTTPError) -> HTTPResponse in try client.perform(request) }

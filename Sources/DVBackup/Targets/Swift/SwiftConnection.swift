@@ -1,51 +1,6 @@
 import Foundation
 import Logging
 
-/// What every session of a run shares: the token, the retry policy, the logger.
-final class SwiftAccess: Sendable {
-    let auth: SwiftAuthState
-    /// Seconds to wait before each new attempt after a 5xx, a 429/498 or a cut connection.
-    let retryDelays: [Double]
-    let logger: Logger
-    let httpOptions: HTTPOptions
-
-    init(credentials: SwiftCredentials, retryDelays: [Double], logger: Logger, httpOptions: HTTPOptions = SwiftAccess.defaultOptions) {
-        auth = SwiftAuthState(credentials: credentials, retryDelays: retryDelays, logger: logger)
-        self.retryDelays = retryDelays
-        self.logger = logger
-        self.httpOptions = httpOptions
-    }
-
-    static var defaultOptions: HTTPOptions {
-        var o = HTTPOptions()
-        // Swift answers the headers of a PUT (401, 413, 503) before it asks for the body: give
-        // a busy proxy time to do so, so that such a body can be sent again.
-        o.expectContinueTimeoutMilliseconds = 5000
-        return o
-    }
-
-    /// The wait before attempt `attempt + 1` (attempt counts from 1), with ±25 % jitter so
-    /// that workers that failed together do not retry together.
-    func delay(afterAttempt attempt: Int) -> Double? {
-        guard attempt - 1 < retryDelays.count else { return nil }
-        let base = retryDelays[attempt - 1]
-        return base * Double.random(in: 0.75...1.25)
-    }
-}
-
-/// A request that got no usable answer: authentication failed, the server stayed
-/// unreachable or busy through the retries, or the connection was cut after part of a body
-/// was sent (which cannot be sent again from here). Never holds a token or the key.
-struct SwiftRequestError: Error, CustomStringConvertible {
-    let message: String
-    /// Sending the file again may succeed (a cut connection, a server error after the body).
-    let connectionLost: Bool
-    /// Authentication failed (the run cannot go on with this target).
-    let authFailure: SwiftAuthFailure?
-
-    var description: String { message }
-}
-
 /// One thread's connection to the cluster. Every request carries the run's token; a 401 renews
 /// it once and the request is sent again; a 5xx, a 429/498 or a cut connection is retried
 /// after the access's delays, as long as the request's body can be sent again (a streamed
@@ -82,7 +37,7 @@ final class SwiftConnection {
     /// the account), with a small `body` or a streamed one from `pipe`. Returns the final
     /// answer, whatever its status, once renewal and retries are spent; throws when there is
     /// none.
-    func send(_ method: String, _ path: String, headers: [(name: String, value: String)] = [],
+    func send(_ method: HTTPMethod, _ path: String, headers: [(name: String, value: String)] = [],
               body: [UInt8]? = nil, pipe: BodyPipe? = nil) throws(SwiftRequestError) -> HTTPResponse {
         var attempt = 1
         var renewed = false
@@ -95,7 +50,7 @@ final class SwiftConnection {
                 request.headers.append(("Expect", "100-continue"))
             }
             let resendable = { pipe.map { $0.consumed == 0 } ?? true }
-            let what = "\(method) \(request.displayURL)"
+            let what = "\(method.rawValue) \(request.displayURL)"
             let response: HTTPResponse
             do {
                 if let pipe {
@@ -110,9 +65,9 @@ final class SwiftConnection {
                 var detail = "\(error)"
                 if case .transport(_, let message, _) = error { detail = message }
                 let text = access.auth.redact(detail)
-                if error.isTransient, resendable(), let wait = access.delay(afterAttempt: attempt) {
-                    logger.warning("Swift: \(what): \(text); trying again in \(formatDecimal(wait, places: 1)) s (attempt \(attempt + 1) of \(access.retryDelays.count + 1))")
-                    Self.sleep(wait)
+                if error.isTransient, resendable(), let wait = access.retry.delay(before: attempt + 1) {
+                    logger.warning("Swift: \(what): \(text); trying again in \(formatDecimal(wait, places: 1)) s (attempt \(attempt + 1) of \(access.retry.attempts))")
+                    try waitBeforeAttempt(wait, what: "\(what): \(text)")
                     attempt += 1
                     continue
                 }
@@ -140,9 +95,10 @@ final class SwiftConnection {
                 }
                 continue
             }
-            if Self.isRetryable(response.status), resendable(), let wait = access.delay(afterAttempt: attempt) {
-                logger.warning("Swift: \(what) answered \(SwiftResponseText.statusLine(response.status)); trying again in \(formatDecimal(wait, places: 1)) s (attempt \(attempt + 1) of \(access.retryDelays.count + 1))")
-                Self.sleep(wait)
+            if Self.isRetryable(response.status), resendable(), let wait = access.retry.delay(before: attempt + 1) {
+                let status = SwiftResponseText.statusLine(response.status)
+                logger.warning("Swift: \(what) answered \(status); trying again in \(formatDecimal(wait, places: 1)) s (attempt \(attempt + 1) of \(access.retry.attempts))")
+                try waitBeforeAttempt(wait, what: "\(what): \(status)")
                 attempt += 1
                 continue
             }
@@ -150,9 +106,12 @@ final class SwiftConnection {
         }
     }
 
-    static func sleep(_ seconds: Double) {
-        guard seconds > 0 else { return }
-        usleep(UInt32(min(seconds, 3600) * 1_000_000))
+    /// Waits before the next attempt; a stop (SIGINT, SIGTERM) ends the wait and the request
+    /// at once, with no further attempt.
+    private func waitBeforeAttempt(_ seconds: Double, what: String) throws(SwiftRequestError) {
+        guard access.retry.wait(seconds, stopped: access.stopped) else {
+            throw SwiftRequestError(message: "\(what); \(SwiftAccess.stoppedWhileWaiting)", connectionLost: false, authFailure: nil)
+        }
     }
 
     /// The reason a request failed, for a message: the status, what it means for this

@@ -35,7 +35,7 @@ public final class SwiftTarget: BackupTarget, Sendable {
     public init(settings: SwiftSettings, logger: Logger) {
         self.settings = settings
         layout = SwiftLayout(container: settings.container)
-        access = SwiftAccess(credentials: SwiftCredentials(settings), retryDelays: settings.retryDelays, logger: logger)
+        access = SwiftAccess(credentials: SwiftCredentials(settings), retry: settings.retry, logger: logger)
     }
 
     public var method: String { "swift" }
@@ -67,7 +67,7 @@ public final class SwiftTarget: BackupTarget, Sendable {
                 throw TargetUnavailable("cannot use the Swift account at \(storage): \(access.auth.redact(error.message))")
             }
         }
-        let account = try request { () throws(SwiftRequestError) in try connection.send("HEAD", "") }
+        let account = try request { () throws(SwiftRequestError) in try connection.send(.head, "") }
         guard account.isSuccess else {
             if account.status == 404 {
                 throw TargetUnavailable("the Swift account at \(storage) does not exist (404 Not Found)\(credentials.endpoint != nil ? ": check SwiftEndPoint, which must be the account's storage URL (…/v1/AUTH_<project>)" : "")")
@@ -77,12 +77,12 @@ public final class SwiftTarget: BackupTarget, Sendable {
         learnClusterInfo(storageURL: token.storageURL, client: connection.client)
         for container in [layout.container, layout.segmentContainer] {
             let path = layout.containerPath(container)
-            let head = try request { () throws(SwiftRequestError) in try connection.send("HEAD", path) }
+            let head = try request { () throws(SwiftRequestError) in try connection.send(.head, path) }
             if head.isSuccess { continue }
             guard head.status == 404 else {
                 throw TargetUnavailable("cannot use container \(container) in \(storage): \(connection.explain(head, "HEAD \(storage + path)"))")
             }
-            let put = try request { () throws(SwiftRequestError) in try connection.send("PUT", path, body: []) }
+            let put = try request { () throws(SwiftRequestError) in try connection.send(.put, path, body: []) }
             guard put.isSuccess else {
                 throw TargetUnavailable("cannot create container \(container) in \(storage): \(connection.explain(put, "PUT \(storage + path)"))")
             }
@@ -121,83 +121,4 @@ public final class SwiftTarget: BackupTarget, Sendable {
     func objectURL(_ object: String) -> String {
         HTTPRequest.redacted(access.auth.storageURL ?? settings.endpoint ?? "swift:") + layout.objectPath(object)
     }
-}
-
-/// One worker's use of the cluster: control requests on the worker's thread, streamed PUTs on
-/// two lanes (threads with their own connections), so that a segment is sent while the one
-/// before it is being stored and acknowledged.
-final class SwiftSession: TargetSession {
-    let target: SwiftTarget
-    let connection: SwiftConnection
-    private var lanes: [SwiftLane] = []
-    /// Uploads in a row that failed with a lost connection: the next waits first.
-    private var lostInARow = 0
-
-    static let laneCount = 2
-
-    init(target: SwiftTarget) throws(SwiftRequestError) {
-        self.target = target
-        connection = try SwiftConnection(access: target.access)
-    }
-
-    deinit {
-        for lane in lanes { lane.close() }
-    }
-
-    /// Chunks of 1 MiB fill the lanes' pipe buffers one each.
-    var preferredChunkSize: Int { 1 << 20 }
-
-    func lane(_ index: Int) -> SwiftLane {
-        while lanes.count < Self.laneCount {
-            lanes.append(SwiftLane(access: target.access, name: "dvbackup-swift-lane-\(lanes.count + 1)"))
-        }
-        return lanes[index % lanes.count]
-    }
-
-    func beginUpload(relativePath: String) throws(FileFailure) -> any TargetUpload {
-        try beginUpload(UploadDescription(relativePath: relativePath, datafileId: 0, expectedSize: nil, catalogChecksum: nil))
-    }
-
-    func beginUpload(_ description: UploadDescription) throws(FileFailure) -> any TargetUpload {
-        if let problem = PathSafety.problem(in: description.relativePath, what: "object name") {
-            throw FileFailure(.failWrite, problem)
-        }
-        if lostInARow > 0, let wait = target.access.delay(afterAttempt: min(lostInARow, target.access.retryDelays.count)) {
-            target.logger.info("Swift: waiting \(formatDecimal(wait, places: 1)) s after a lost connection before the next upload")
-            SwiftConnection.sleep(wait)
-        }
-        return try SwiftUpload(session: self, description: description)
-    }
-
-    /// Counts lost connections in a row (reset by any other outcome).
-    func note(_ failure: FileFailure?) {
-        lostInARow = failure?.connectionLost == true ? lostInARow + 1 : 0
-    }
-}
-
-/// A thread with its own libcurl handle that runs the streamed PUTs given to it, one after
-/// another, so that a session's uploads reuse its connections.
-final class SwiftLane: Sendable {
-    typealias Job = @Sendable (SwiftConnection?, String?) -> Void
-    private let jobs = BlockingQueue<Job>(capacity: 1)
-
-    init(access: SwiftAccess, name: String) {
-        let jobs = self.jobs
-        _ = WorkerThread(name: name) {
-            var problem: String? = nil
-            var connection: SwiftConnection? = nil
-            do throws(SwiftRequestError) {
-                connection = try SwiftConnection(access: access)
-            } catch {
-                problem = error.message
-            }
-            while let job = jobs.take() { job(connection, problem) }
-        }
-    }
-
-    /// Queues `job`; waits while another is queued (not while one runs).
-    func submit(_ job: @escaping Job) { jobs.put(job) }
-
-    /// The thread ends once the queued jobs are done.
-    func close() { jobs.close() }
 }
