@@ -1,15 +1,21 @@
 import Foundation
 
 /// The second direction of travel: reading copies back, for the audit (prove a copy again
-/// in place), restore (stream a copy out) and orphans (list what lies under the backup
-/// root). Every target implements it beside writing; each reader is one thread's
-/// connection, like a `TargetSession`.
+/// in place: `ProvableTarget`), and for restore and orphans (stream a copy out, list what
+/// lies under the backup root: `ReadableTarget`). Every target implements both beside
+/// writing, each conformance in a file of its own (`<Target>Prover.swift`,
+/// `<Target>Reader.swift`); each prover or reader is one thread's connection, like a
+/// `TargetSession`.
 ///
 /// Errors are split by what they mean to the caller:
 /// - the target cannot be used at all (down, refused credentials): `TargetUnavailable`; an
 ///   audit then stops with exit 3 and changes no status;
 /// - one copy is missing, damaged or unreadable: a `CopyFinding` (prove) or a
 ///   `ReadFailure` (read) for that copy only.
+public protocol ProvableTarget: BackupTarget {
+    func makeProver() throws(TargetUnavailable) -> any CopyProver
+}
+
 public protocol ReadableTarget: BackupTarget {
     func makeReader() throws(TargetUnavailable) -> any TargetReader
 }
@@ -110,8 +116,8 @@ public struct TargetEntry: Sendable, Equatable {
     }
 }
 
-/// One thread's reading connection to the target. Not shared between threads.
-public protocol TargetReader: AnyObject {
+/// One thread's proving connection to the target (audit). Not shared between threads.
+public protocol CopyProver: AnyObject {
     /// How many copies `prove` should be given at once to use its round trips well (SFTP
     /// hashes a batch on the server in one exec).
     var proofBatchSize: Int { get }
@@ -121,7 +127,11 @@ public protocol TargetReader: AnyObject {
     /// copy, in order. Throws only when the target cannot be used at all.
     func prove(_ copies: [(copy: CopyReference, expected: ExpectedDigest)], depth: ProofDepth)
         throws(TargetUnavailable) -> [CopyFinding]
+}
 
+/// One thread's reading connection to the target (restore, orphans). Not shared between
+/// threads.
+public protocol TargetReader: AnyObject {
     /// Streams the copy's bytes to `sink`, in order, in chunks of a bounded size.
     func read(_ copy: CopyReference, into sink: (UnsafeRawBufferPointer) throws(ReadFailure) -> Void)
         throws(ReadFailure)
