@@ -151,7 +151,15 @@ if command -v systemd-analyze >/dev/null; then
   else
     fail "systemd-analyze verify: $(cat "$T/verify")"
   fi
-  check "dvbackup.service: oneshot, SIGTERM, 15 min to stop" grep -qx 'TimeoutStopSec=15min' "$T/units/dvbackup.service"
+  for u in dvbackup.service dvbackup-rerun.service; do
+    check "$u: oneshot, SIGTERM, 15 min to stop, read-only but the log directory" \
+      bash -c "grep -qx 'Type=oneshot' '$T/units/$u' && grep -qx 'KillSignal=SIGTERM' '$T/units/$u' \
+               && grep -qx 'TimeoutStopSec=15min' '$T/units/$u' && grep -qx 'ProtectSystem=strict' '$T/units/$u' \
+               && grep -qx 'ReadWritePaths=-/var/log/dvbackup' '$T/units/$u' && grep -qx 'NoNewPrivileges=yes' '$T/units/$u'"
+  done
+  for t in dvbackup.timer dvbackup-rerun.timer; do
+    check "$t: Persistent, RandomizedDelaySec" bash -c "grep -qx 'Persistent=true' '$T/units/$t' && grep -q '^RandomizedDelaySec=' '$T/units/$t'"
+  done
   check "the rerun service runs --rerun" grep -q '^ExecStart=.* run --rerun --config /etc/dvbackup/config.ini$' "$T/units/dvbackup-rerun.service"
 else
   echo "test-install: note: no systemd-analyze; the units are not verified" >&2
