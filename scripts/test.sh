@@ -3,7 +3,8 @@
 # servers (scripts/test-servers.sh: a throwaway PostgreSQL, the project's own OpenSSH server,
 # OpenStack Swift with tempauth and s3api, Keystone v3 with a Swift proxy behind it, moto as
 # S3, an SMTP sink), build the package with its tests WHILE the servers start, run the tests,
-# stop every server (also on failure or interrupt), and exit with swift-test's exit code.
+# stop every server (also on failure or interrupt), and exit with swift-test's exit code (when
+# that is 0 and no arguments were given: that of scripts/test-install.sh, run after it).
 #
 #   bash scripts/test.sh [swift-test arguments...]     e.g.  bash scripts/test.sh --filter Config
 #
@@ -114,4 +115,14 @@ swift-test --skip-build "$@"
 rc=$?
 set -e
 echo "test.sh: swift-test exited with $rc" >&2
+# The install (a static release build: minutes), the systemd units and the cron file: on a
+# full run only, not when swift-test arguments select tests.
+if [ $# -eq 0 ]; then
+  set +e
+  bash scripts/test-install.sh
+  irc=$?
+  set -e
+  echo "test.sh: scripts/test-install.sh exited with $irc" >&2
+  if [ $rc -eq 0 ]; then rc=$irc; fi
+fi
 exit $rc

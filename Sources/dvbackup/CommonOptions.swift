@@ -4,8 +4,8 @@ import Logging
 
 /// Options every command takes (`@OptionGroup var options: CommonOptions`).
 struct CommonOptions: ParsableArguments {
-    @Option(name: .long, help: ArgumentHelp("The configuration file (the original run_backup.py's config.ini works).", valueName: "file"))
-    var config: String = "config.ini"
+    @Option(name: .long, help: ArgumentHelp("The configuration file (the original run_backup.py's config.ini works; \(ConfigLocation.help)).", valueName: "file"))
+    var config: String = ConfigLocation.defaultPath()
 
     @Option(name: .customLong("log-level"), help: ArgumentHelp("Overrides [Backup] LogLevel.", valueName: "level"))
     var logLevel: LogLevelArgument?

@@ -21,10 +21,12 @@ func parseFailure(_ arguments: [String]) -> (code: Int32, message: String)? {
 }
 
 @Suite struct ParsingTests {
-    @Test func noArgumentsIsAnIncrementalRunWithConfigIni() throws {
+    @Test func noArgumentsIsAnIncrementalRunWithTheDefaultConfig() throws {
         let run = try parse([], as: DVBackupCommand.Run.self)
         #expect(!run.rerun && !run.dryRun)
-        #expect(run.options.config == "config.ini")
+        // $DVBACKUP_CONFIG, ./config.ini, /etc/dvbackup/config.ini (ConfigLocationTests pin the order).
+        #expect(run.options.config == ConfigLocation.defaultPath())
+        #expect(run.options.config.hasSuffix("config.ini"))
         #expect(run.options.logLevel == nil)
     }
 

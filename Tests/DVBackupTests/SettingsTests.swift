@@ -129,6 +129,7 @@ func lineNumber(of needle: String, in text: String) -> Int? {
                 .replacingOccurrences(of: "Password: xxxxxx", with: "Password: \(secret)")
                 .replacingOccurrences(of: "\n", with: "\r\n")
             let path = try dir.write("config.ini", text: text)
+            try FileManager.default.setAttributes([.posixPermissions: 0o640], ofItemAtPath: path)  // as installed
             do {
                 let s = try Settings.load(path: path)
                 #expect(s.database.password == secret)
@@ -144,6 +145,7 @@ func lineNumber(of needle: String, in text: String) -> Int? {
     @Test func originalConfigWithAByteOrderMarkLoadsFromAFile() throws {
         try withTempDirectory { dir in
             let path = try dir.write("config.ini", [0xEF, 0xBB, 0xBF] + Array(originalConfigINI.utf8))
+            try FileManager.default.setAttributes([.posixPermissions: 0o640], ofItemAtPath: path)  // as installed
             let s = try Settings.load(path: path)
             #expect(s.database.host == "localhost")
             #expect(s.warnings.isEmpty)

@@ -117,7 +117,12 @@ public struct Settings: Sendable {
             throw ConfigError(path: path, "cannot read the configuration file: \(error.localizedDescription)")
         }
         let ini = try INIFile(parsing: text, path: path)
-        return try Settings(ini: ini)
+        var settings = try Settings(ini: ini)
+        if let mode = ConfigFileChecks.mode(of: path),
+           let warning = ConfigFileChecks.worldReadableSecretWarning(ini, mode: mode) {
+            settings.warnings.append(warning)
+        }
+        return settings
     }
 
     static func readTextFile(_ path: String) throws -> String {
@@ -143,6 +148,7 @@ public struct Settings: Sendable {
         let reader = SectionReader(ini: ini)
         path = ini.path
         var warnings = ini.warnings
+        try ConfigFileChecks.refuseMultiLineValues(ini)
 
         // [Database]
         let db = try reader.required(section: "Database")
@@ -279,7 +285,7 @@ public struct Settings: Sendable {
         if let n = ini.section("Notifications") {
             warnings += reader.unknownKeys(n, known: NotificationSettings.keys)
         }
-        let knownSections = ["Database", "Repository", "Backup", "Stores", "Notifications"].map { $0.lowercased() }
+        let knownSections = ConfigFileChecks.knownSections.map { $0.lowercased() }
         for section in ini.sections where !knownSections.contains(section.name.lowercased()) {
             warnings.append("\(path):\(section.line): [\(section.name)] is not a section dvbackup knows; it is ignored")
         }

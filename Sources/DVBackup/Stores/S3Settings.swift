@@ -194,7 +194,7 @@ public enum S3Configuration {
                            "no credentials for S3 store '\(id)': it has no access-key/secret-key, AWS_ACCESS_KEY_ID is not set, and the shared credentials file \(file) cannot be read")
             }
             let ini: INIFile
-            do { ini = try INIFile(parsing: text, path: file) } catch {
+            do { ini = try INIFile(parsing: text, path: file, dialect: .python3) } catch {
                 throw fail("type", "no credentials for S3 store '\(id)': \(error)")
             }
             guard let section = ini.sections.first(where: { $0.name == profile }) else {
