@@ -4,7 +4,8 @@
 #   usage: version.sh PACKAGE_DIR OUTPUT_DIR
 # - in a clone: `git describe --tags --always --dirty` (v1.2.0, v1.2.0-3-gabc1234, abc1234-dirty);
 # - in a tarball made by `git archive` (no .git): the first line of VERSION, which git archive
-#   fills in through its export-subst attribute (.gitattributes);
+#   fills in through its export-subst attribute (.gitattributes): the tag description, or the
+#   abbreviated commit on its second line when no tag exists;
 # - otherwise: unknown.
 # The file is rewritten only when the version changed, so that nothing is recompiled needlessly.
 set -eu
@@ -12,8 +13,7 @@ dir=$1
 out=$2
 v=$(git -C "$dir" describe --tags --always --dirty 2>/dev/null || true)
 if [ -z "$v" ] && [ -f "$dir/VERSION" ]; then
-  v=$(head -n 1 "$dir/VERSION")
-  case $v in *'$Format'*) v= ;; esac
+  v=$(grep -v -e '^$' -e 'Format:' "$dir/VERSION" | head -n 1 || true)
 fi
 v=$(printf '%s' "$v" | tr -cd 'A-Za-z0-9._+~-')
 [ -n "$v" ] || v=unknown
