@@ -144,3 +144,51 @@ extension StatusStore {
         }
     }
 }
+
+extension StatusStore {
+    /// What `status --check` judges: the last finished run, the last run that ended, and the
+    /// files by safety. A database with no dvbackup tables yet has no runs (and, without the
+    /// original table, no files).
+    public func monitorFacts() throws(PostgresError) -> MonitorFacts {
+        var f = MonitorFacts()
+        let tables = try db.query("""
+            SELECT to_regclass('datafilestatus') IS NOT NULL AS files, to_regclass('dvbackup_run') IS NOT NULL AS runs
+            """)
+        let hasFiles = try tables.bool(0, "files") == true
+        let hasRuns = try tables.bool(0, "runs") == true
+        f.noSchema = !hasRuns
+        if hasFiles {
+            let safe = "status IN ('OK', 'OK_NO_CHECKSUM')"
+            // The proven-copy column comes with the runs table (migration 2 before 3).
+            let extra = hasRuns ? """
+                , count(*) FILTER (WHERE status LIKE 'FAIL\\_AUDIT%') AS audit,
+                count(*) FILTER (WHERE status = 'FAIL_SOURCE_CHECKSUM' AND provenchecksum IS NULL) AS damaged
+                """ : ""
+            let r = try db.query("""
+                SELECT count(*) AS files, count(*) FILTER (WHERE \(safe)) AS ok,
+                       count(*) FILTER (WHERE NOT (\(safe)) OR status IS NULL) AS failed\(extra)
+                FROM datafilestatus
+                """)
+            f.files = try r.int(0, "files") ?? 0
+            f.ok = try r.int(0, "ok") ?? 0
+            f.failed = try r.int(0, "failed") ?? 0
+            if hasRuns {
+                f.auditFailed = try r.int(0, "audit") ?? 0
+                f.damagedUnproven = try r.int(0, "damaged") ?? 0
+            }
+        }
+        guard hasRuns else { return f }
+        func run(_ whereSQL: String, _ state: RunState, order: String) throws(PostgresError) -> MonitorRun? {
+            let r = try db.query("""
+                SELECT id, state, error, extract(epoch FROM now() - COALESCE(finished, started))::bigint AS age
+                FROM dvbackup_run WHERE \(whereSQL) ORDER BY \(order) LIMIT 1
+                """, [state.rawValue])
+            guard r.rowCount == 1, let id = try r.int(0, "id") else { return nil }
+            return MonitorRun(runId: id, state: try r.string(0, "state") ?? "", ageSeconds: try r.int(0, "age") ?? 0,
+                              error: try r.string(0, "error"))
+        }
+        f.lastFinished = try run("state = $1", .finished, order: "finished DESC NULLS LAST, id DESC")
+        f.lastEnded = try run("state <> $1", .running, order: "id DESC")
+        return f
+    }
+}
