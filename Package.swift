@@ -59,8 +59,11 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
-            swiftSettings: strict
+            swiftSettings: strict,
+            // BuildVersion.swift, from git describe (scripts/version.sh), for --version.
+            plugins: ["VersionPlugin"]
         ),
+        .plugin(name: "VersionPlugin", capability: .buildTool()),
         .testTarget(
             name: "DVBackupTests",
             dependencies: ["DVBackup", "CSSHCipher", "CLibCrypto"],

@@ -39,10 +39,11 @@ PACKAGES=(libpq-dev libssl-dev libcurl4-openssl-dev libssh2-1-dev pkg-config pos
           postgresql-client openssh-server openssh-sftp-server openssh-client python3
           ca-certificates curl openssl
           swift swift-proxy swift-account swift-container swift-object python3-swiftclient
-          memcached python3-keystone python3-keystonemiddleware python3-aiosmtpd python3-venv)
+          memcached python3-keystone python3-keystonemiddleware python3-aiosmtpd python3-venv
+          prometheus-node-exporter)
 # Packages whose maintainer scripts start a system service (through invoke-rc.d).
 SERVICE_PACKAGES=(openssh-server memcached swift swift-proxy swift-account swift-container
-                  swift-object)
+                  swift-object prometheus-node-exporter)
 # What the Swift toolchain tarball itself needs on Debian 12 (swift.org's tarball install guide).
 SWIFT_RUNTIME_PACKAGES=(binutils gcc git libcurl4-openssl-dev libedit-dev libicu-dev
                         libncurses-dev libpython3-dev libsqlite3-dev libxml2-dev pkg-config

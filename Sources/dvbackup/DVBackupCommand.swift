@@ -13,9 +13,15 @@ struct DVBackupCommand: ParsableCommand {
             Exit codes: 0 every planned file is OK; 1 the run finished with failed files; \
             2 bad usage or configuration; 3 the run could not start.
             """,
-        version: "dvbackup 0.1.0",
+        version: versionText,
         subcommands: [Run.self, Status.self, Report.self, InitDB.self, CheckConfig.self],
         defaultSubcommand: Run.self)
+
+    /// `--version`: dvbackup's version from `git describe` at build time (BuildVersion.swift,
+    /// written by the VersionPlugin), then the C libraries it runs with.
+    static var versionText: String {
+        (["dvbackup \(BuildVersion.describe)"] + LibraryVersions.lines).joined(separator: "\n")
+    }
 
     /// Parses, runs, and ends the process with the exit code `exitStatus(for:)` gives: help and
     /// the version on stdout with 0, every usage error on stderr with 2.

@@ -51,7 +51,8 @@ struct DatabaseDown: Error, CustomStringConvertible {
 
     @Test func theVersionExitsZero() throws {
         let failure = try #require(parseFailure(["--version"]))
-        #expect(failure.code == 0 && failure.message == "dvbackup 0.1.0")
+        #expect(failure.code == 0 && failure.message == DVBackupCommand.versionText)
+        #expect(failure.message.hasPrefix("dvbackup ") && !failure.message.hasPrefix("dvbackup 0.1.0"))
     }
 
     @Test func usageErrorsExitTwo() {

@@ -109,6 +109,31 @@ final class Command {
         let status = try s.run(["status", "--help"])
         #expect(status.code == 0 && status.stdout.contains("--status <status>"), "\(status.stdout)")
         let version = try s.run(["--version"])
-        #expect(version.code == 0 && version.stdout == "dvbackup 0.1.0\n")
+        #expect(version.code == 0 && version.stderr.isEmpty)
+        // The version git describes for this checkout (built by the VersionPlugin), then the
+        // C libraries it runs with, each as the library reports itself.
+        let lines = version.stdout.split(separator: "\n").map(String.init)
+        // (-dirty aside: the tree may have changed between the build and this test.)
+        let describe = try gitDescribe().replacingOccurrences(of: "-dirty", with: "")
+        #expect(lines.first?.replacingOccurrences(of: "-dirty", with: "") == "dvbackup " + describe, "\(version.stdout)")
+        #expect(lines.contains { $0.range(of: #"^libpq \d+\.\d+"#, options: .regularExpression) != nil }, "\(lines)")
+        #expect(lines.contains { $0.range(of: #"^libcurl \d+\.\d+\.\d+ \(OpenSSL/"#, options: .regularExpression) != nil }, "\(lines)")
+        #expect(lines.contains { $0.hasPrefix("OpenSSL: OpenSSL 3.") }, "\(lines)")
+        #expect(lines.contains { $0.range(of: #"^libssh2 1\.\d+\.\d+ \(linked statically: rebuild dvbackup after a libssh2 security update\)$"#, options: .regularExpression) != nil }, "\(lines)")
+    }
+
+    /// `git describe --tags --always --dirty` of the repository, as scripts/version.sh runs it.
+    func gitDescribe() throws -> String {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/usr/bin/git")
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().path
+        p.arguments = ["-C", root, "describe", "--tags", "--always", "--dirty"]
+        let pipe = Pipe()
+        p.standardOutput = pipe
+        try p.run()
+        let out = pipe.fileHandleForReading.readDataToEndOfFile()
+        p.waitUntilExit()
+        return String(decoding: out, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
     }
 }

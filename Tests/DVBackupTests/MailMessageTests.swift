@@ -212,3 +212,22 @@ func decodeHeaderValue(_ folded: String) -> String {
                 + "FAIL_READ,doi:10.5072/FK2/A,7,file://x,\"cannot open /a,b: \"\"gone\"\"\",2,2025-06-01 10:00:00\r\n")
     }
 }
+
+/// A cell a spreadsheet would run as a formula gets a leading `'` (OWASP's advice), and is
+/// then quoted as any other field.
+@Suite struct FailureCSVFormulaTests {
+    @Test(arguments: [("=HYPERLINK(\"http://x\")", "\"'=HYPERLINK(\"\"http://x\"\")\""), ("+1", "'+1"), ("-2+3", "'-2+3"),
+                      ("@SUM(A1)", "'@SUM(A1)"), ("\tTAB", "'\tTAB"), ("\rCR", "\"'\rCR\""),
+                      ("=cmd|' /C calc'!A0, x", "\"'=cmd|' /C calc'!A0, x\""), ("a=b", "a=b"), ("x-1", "x-1"), ("'quoted", "'quoted")])
+    func formulaCellsAreDefused(value: String, expected: String) {
+        #expect(FailureCSV.field(value) == expected)
+    }
+
+    @Test func aServersReasonCannotBecomeAFormula() {
+        var csv = FailureCSV()
+        csv.append(FailedFile(datafileId: 9, datasetPID: nil, datasetIdentifier: "10.5072/FK2/B",
+                              storageIdentifier: "s3://b:-x", status: "FAIL_WRITE", reason: "=2+5",
+                              attempts: 1, lastAttempt: nil, location: nil))
+        #expect(String(decoding: csv.bytes, as: UTF8.self).hasSuffix("\r\nFAIL_WRITE,10.5072/FK2/B,9,s3://b:-x,'=2+5,1,\r\n"))
+    }
+}

@@ -84,6 +84,10 @@ public struct BackupSettings: Sendable {
     public var ssh: SSHSettings?
     /// For StorageType `swift`.
     public var swift: SwiftSettings? = nil
+    /// `MetricsFile`: a Prometheus text file written after every run (node-exporter's textfile collector).
+    public var metricsFile: String? = nil
+    /// `ProgressInterval`: how often a run logs a progress line when stderr is not a terminal.
+    public var progressIntervalSeconds: Int64 = 600
 }
 
 /// Everything a run needs, read and checked from `config.ini`.
@@ -256,6 +260,14 @@ public struct Settings: Sendable {
         backup = BackupSettings(storageType: storageType, backupDirectory: backupDirectory,
                                 incrementalOverlapSeconds: overlap, logLevel: level, workers: workers, ssh: ssh,
                                 swift: swift)
+        backup.metricsFile = try reader.path(b, "MetricsFile")
+        if let e = b.entry("ProgressInterval") {
+            guard let s = DurationParser.seconds(e.value), s > 0 else {
+                throw ConfigError(path: path, line: e.line, section: b.name, key: e.key,
+                                  "bad duration '\(e.value)' (write it like 10m, 30s or 1h)")
+            }
+            backup.progressIntervalSeconds = s
+        }
         // The original keys of the other storage types are accepted (an existing config.ini
         // has them) and ignored while StorageType does not select them.
         let originalBackupKeys = ["StorageType", "SshHost", "SshPort", "SshUsername", "BackupDirectory",
@@ -263,7 +275,8 @@ public struct Settings: Sendable {
                                   "SwiftEndPoint"]
         warnings += reader.unknownKeys(b, known: originalBackupKeys + ["IncrementalOverlap", "LogLevel", "Workers",
                                                                   "SshPrivateKey", "SshPrivateKeyPassphraseEnv",
-                                                                  "SshKnownHosts", "SshConnections", "SshHashDuringUpload"]
+                                                                  "SshKnownHosts", "SshConnections", "SshHashDuringUpload",
+                                                                  "MetricsFile", "ProgressInterval"]
                                                    + SwiftSettings.keys)
 
         // [Stores]

@@ -9,6 +9,8 @@ struct CopyWorker {
     let logger: Logger
     /// Attempts per file when the connection is lost, the first included.
     var maxAttempts = 3
+    /// Told which file this worker starts (the progress line's current file).
+    var progress: RunProgress? = nil
 
     func run(jobs: BlockingQueue<CatalogFile>, results: BlockingQueue<FileOutcome>) {
         var pending: [Transfer.Sent] = []
@@ -45,6 +47,7 @@ struct CopyWorker {
             } else {
                 break
             }
+            progress?.started(next)
             switch transfer.send(next, to: session) {
             case .done(let outcome):
                 handle(outcome)

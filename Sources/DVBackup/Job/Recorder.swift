@@ -18,14 +18,14 @@ final class RecorderState: Sendable {
     var error: String? { state.withLock { $0.error } }
 }
 
-/// The recorder: one thread that takes each file's outcome from the workers, counts it,
-/// logs it, writes its status row (committed in batches) and logs a progress line every
-/// `progressInterval` seconds. A status that cannot be written stops the run.
+/// The recorder: one thread that takes each file's outcome from the workers, counts it (also
+/// in `progress`, which the ``ProgressDisplay`` shows), logs it and writes its status row
+/// (committed in batches). A status that cannot be written stops the run.
 struct Recorder: Sendable {
     let runId: Int64
     let method: String
     let logger: Logger
-    var progressInterval: Double = 60
+    var progress: RunProgress? = nil
     /// What the thread counted, and the error that stopped it.
     let state = RecorderState()
 
@@ -38,9 +38,9 @@ struct Recorder: Sendable {
     }
 
     func record(_ results: BlockingQueue<FileOutcome>, into statuses: StatusRecorder) {
-        var lastProgress = MonotonicClock.now()
         while let outcome = results.take() {
             state.count(outcome)
+            progress?.recorded(outcome)
             Self.log(outcome, logger)
             do {
                 try statuses.record(outcome)
@@ -50,12 +50,6 @@ struct Recorder: Sendable {
                 StopSignal.request()
                 while results.take() != nil {}
                 return
-            }
-            let now = MonotonicClock.now()
-            if now - lastProgress >= progressInterval {
-                lastProgress = now
-                let c = state.snapshot()
-                logger.info("progress: \(formatCount(c.succeeded + c.failed)) files done (\(formatCount(c.failed)) failed), \(formatBytes(c.bytes))")
             }
         }
         do { try statuses.flush() } catch {

@@ -24,16 +24,23 @@ struct Runner {
     func run(_ started: RunStart.Started, planner: Planner, target: any BackupTarget) -> Result {
         let jobs = BlockingQueue<CatalogFile>(capacity: settings.backup.workers * 4)
         let results = BlockingQueue<FileOutcome>(capacity: 256)
-        let workers = startWorkers(target: target, jobs: jobs, results: results)
-        let recorder = Recorder(runId: started.runId, method: target.method, logger: logger)
+        // A live line on a terminal, else a log line every [Backup] ProgressInterval.
+        let progress = RunProgress()
+        let display = ProgressDisplay(progress: progress, mode: ProgressDisplay.mode(interval: settings.backup.progressIntervalSeconds),
+                                      logger: logger)
+        display.start()
+        let workers = startWorkers(target: target, jobs: jobs, results: results, progress: progress)
+        let recorder = Recorder(runId: started.runId, method: target.method, logger: logger, progress: progress)
         let recorderThread = recorder.start(connection: started.recorderDB, results: results)
 
         var result = Result()
         do {
             result.totals = try planner.plan { file, _ in
                 if StopSignal.isRequested { throw Interrupted() }
+                progress.planned(file)
                 jobs.put(file)
             }
+            progress.planFinished()
         } catch is Interrupted {
             result.planError = nil
         } catch {
@@ -44,6 +51,7 @@ struct Runner {
         workers.forEach { $0.join() }
         results.close()
         recorderThread.join()
+        display.finish()
 
         result.counts = recorder.state.snapshot()
         result.counts.planned = result.totals.planned
@@ -56,7 +64,7 @@ struct Runner {
     /// One thread per worker, each with its own target session; a worker that cannot open
     /// one stops the run.
     private func startWorkers(target: any BackupTarget, jobs: BlockingQueue<CatalogFile>,
-                              results: BlockingQueue<FileOutcome>) -> [WorkerThread] {
+                              results: BlockingQueue<FileOutcome>, progress: RunProgress) -> [WorkerThread] {
         let transfer = Transfer(stores: SourceStores(registry: settings.stores, s3: settings.s3Stores, logger: logger))
         let logger = self.logger
         return (1...settings.backup.workers).map { n in
@@ -70,7 +78,7 @@ struct Runner {
                     while jobs.take() != nil {}
                     return
                 }
-                CopyWorker(transfer: transfer, session: session, logger: logger).run(jobs: jobs, results: results)
+                CopyWorker(transfer: transfer, session: session, logger: logger, progress: progress).run(jobs: jobs, results: results)
             }
         }
     }

@@ -83,33 +83,3 @@ public struct MailMessage: Sendable {
         return out
     }
 }
-
-/// The failed files as CSV (RFC 4180): a header row, fields quoted when they hold a comma,
-/// a quote or a line end, quotes doubled, CRLF after every record.
-public struct FailureCSV: Sendable {
-    public static let header = ["status", "dataset", "datafile_id", "storage_identifier", "reason", "attempts", "last_attempt"]
-    public private(set) var bytes: [UInt8]
-    public private(set) var rows = 0
-
-    public init() {
-        bytes = []
-        append(fields: Self.header)
-    }
-
-    public mutating func append(_ f: FailedFile) {
-        append(fields: [f.status, f.dataset, f.datafileId.map(String.init) ?? "", f.storageIdentifier, f.reason,
-                        String(f.attempts), f.lastAttempt ?? ""])
-        rows += 1
-    }
-
-    mutating func append(fields: [String]) {
-        bytes += Array(fields.map(Self.field).joined(separator: ",").utf8) + MIMEEncoding.crlf
-    }
-
-    public static func field(_ value: String) -> String {
-        guard value.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" || $0 == "\r\n" }) else {
-            return value
-        }
-        return "\"" + value.replacingOccurrences(of: "\"", with: "\"\"") + "\""
-    }
-}

@@ -144,3 +144,88 @@ extension StatusStore {
         }
     }
 }
+
+extension StatusStore {
+    /// What `status --check` judges: the last finished run, the last run that ended, and the
+    /// files by safety. A database with no dvbackup tables yet has no runs (and, without the
+    /// original table, no files).
+    public func monitorFacts() throws(PostgresError) -> MonitorFacts {
+        var f = MonitorFacts()
+        let tables = try db.query("""
+            SELECT to_regclass('datafilestatus') IS NOT NULL AS files, to_regclass('dvbackup_run') IS NOT NULL AS runs
+            """)
+        let hasFiles = try tables.bool(0, "files") == true
+        let hasRuns = try tables.bool(0, "runs") == true
+        f.noSchema = !hasRuns
+        if hasFiles {
+            let safe = "status IN ('OK', 'OK_NO_CHECKSUM')"
+            // The proven-copy column comes with the runs table (migration 2 before 3).
+            let extra = hasRuns ? """
+                , count(*) FILTER (WHERE status LIKE 'FAIL\\_AUDIT%') AS audit,
+                count(*) FILTER (WHERE status = 'FAIL_SOURCE_CHECKSUM' AND provenchecksum IS NULL) AS damaged
+                """ : ""
+            let r = try db.query("""
+                SELECT count(*) AS files, count(*) FILTER (WHERE \(safe)) AS ok,
+                       count(*) FILTER (WHERE NOT (\(safe)) OR status IS NULL) AS failed\(extra)
+                FROM datafilestatus
+                """)
+            f.files = try r.int(0, "files") ?? 0
+            f.ok = try r.int(0, "ok") ?? 0
+            f.failed = try r.int(0, "failed") ?? 0
+            if hasRuns {
+                f.auditFailed = try r.int(0, "audit") ?? 0
+                f.damagedUnproven = try r.int(0, "damaged") ?? 0
+            }
+        }
+        guard hasRuns else { return f }
+        func run(_ whereSQL: String, _ state: RunState, order: String) throws(PostgresError) -> MonitorRun? {
+            let r = try db.query("""
+                SELECT id, state, error, extract(epoch FROM now() - COALESCE(finished, started))::bigint AS age
+                FROM dvbackup_run WHERE \(whereSQL) ORDER BY \(order) LIMIT 1
+                """, [state.rawValue])
+            guard r.rowCount == 1, let id = try r.int(0, "id") else { return nil }
+            return MonitorRun(runId: id, state: try r.string(0, "state") ?? "", ageSeconds: try r.int(0, "age") ?? 0,
+                              error: try r.string(0, "error"))
+        }
+        f.lastFinished = try run("state = $1", .finished, order: "finished DESC NULLS LAST, id DESC")
+        f.lastEnded = try run("state <> $1", .running, order: "id DESC")
+        return f
+    }
+}
+
+/// The last run of one mode that ended, and when that mode last succeeded (for the metrics file).
+public struct ModeRunFacts: Sendable, Equatable {
+    public var mode: String
+    public var runId: Int64
+    public var state: String
+    public var started: Double
+    public var finished: Double?
+    public var exitCode: Int64?
+    public var bytes: Int64
+    public var planned: Int64, ok: Int64, failed: Int64, skipped: Int64, deferred: Int64
+    /// The end of the last run of this mode that finished with exit code 0.
+    public var lastSuccess: Double?
+}
+
+extension StatusStore {
+    /// Per mode, the newest run that is not running, and its mode's last success.
+    public func lastRunsByMode() throws(PostgresError) -> [ModeRunFacts] {
+        let failed = "fail_source_checksum + fail_verify + fail_write + fail_read"
+        let r = try db.query("""
+            SELECT DISTINCT ON (mode) mode, id, state, extract(epoch FROM started)::float8 AS started,
+                   extract(epoch FROM finished)::float8 AS finished, exit_code, bytes, planned,
+                   ok + ok_no_checksum AS ok, \(failed) AS failed, skipped, deferred,
+                   (SELECT extract(epoch FROM max(s.finished))::float8 FROM dvbackup_run s
+                     WHERE s.mode = r.mode AND s.state = $2
+                       AND COALESCE(s.exit_code, CASE WHEN s.fail_source_checksum + s.fail_verify + s.fail_write + s.fail_read = 0 THEN 0 ELSE 1 END) = 0) AS success
+            FROM dvbackup_run r WHERE state <> $1 ORDER BY mode, id DESC
+            """, [RunState.running.rawValue, RunState.finished.rawValue])
+        return try (0..<r.rowCount).map { i throws(PostgresError) in
+            ModeRunFacts(mode: try r.string(i, "mode") ?? "", runId: try r.int(i, "id") ?? 0, state: try r.string(i, "state") ?? "",
+                         started: Double(try r.string(i, "started") ?? "") ?? 0, finished: (try r.string(i, "finished")).flatMap(Double.init),
+                         exitCode: try r.int(i, "exit_code"), bytes: try r.int(i, "bytes") ?? 0, planned: try r.int(i, "planned") ?? 0,
+                         ok: try r.int(i, "ok") ?? 0, failed: try r.int(i, "failed") ?? 0, skipped: try r.int(i, "skipped") ?? 0,
+                         deferred: try r.int(i, "deferred") ?? 0, lastSuccess: (try r.string(i, "success")).flatMap(Double.init))
+        }
+    }
+}
