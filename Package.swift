@@ -1,9 +1,12 @@
 // swift-tools-version:6.2
 import PackageDescription
 
+// Not MemberImportVisibility: glibc is not modular, so `struct stat` and its members are
+// textually part of every C module whose header includes <sys/stat.h> (libssh2.h does), and
+// with that feature a build picked CLibSSH2's copy at random ("property 'st_mode' is not
+// available due to missing import of defining module 'CLibSSH2'").
 let strict: [SwiftSetting] = [
     .enableUpcomingFeature("ExistentialAny"),
-    .enableUpcomingFeature("MemberImportVisibility"),
 ]
 
 let package = Package(
