@@ -5,7 +5,7 @@ import Foundation
 ///
 /// Labels are the depositor's text: a segment `..` or `.`, an absolute path, a NUL, a `\`
 /// or a control character never reaches the file system as it is (each becomes `_`), empty
-/// segments are dropped, and a segment is cut to 255 bytes. Two files that would get the
+/// segments and `.`, `..` folders are dropped, and a segment is cut to 255 bytes. Two files that would get the
 /// same path get `name (2).ext`, `name (3).ext`… in the order they are given (by datafile id).
 public struct LabelPaths {
     /// Paths taken so far, per dataset directory, compared without regard to case (a
@@ -33,7 +33,7 @@ public struct LabelPaths {
     /// The safe relative path of `label` in the folder `directoryLabel`.
     public static func safePath(label: String, directoryLabel: String?) -> String {
         var segments = (directoryLabel ?? "").split(separator: "/", omittingEmptySubsequences: true)
-            .map(String.init).filter { $0.trimmingWhitespace() != "." }.map(safeSegment)
+            .map(String.init).filter { !["", ".", ".."].contains($0.trimmingWhitespace()) }.map(safeSegment)
         segments.append(safeSegment(label))
         return segments.joined(separator: "/")
     }

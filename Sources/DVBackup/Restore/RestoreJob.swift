@@ -30,7 +30,12 @@ public final class RestoreJob {
         var st = stat()
         guard stat(dir, &st) == 0 else { return "the destination \(dir) does not exist: \(errorText(errno))" }
         guard (st.st_mode & S_IFMT) == S_IFDIR else { return "the destination \(dir) is not a directory" }
-        guard access(dir, W_OK | X_OK) == 0 else { return "the destination \(dir) is not writable: \(errorText(errno))" }
+        // Tried, not asked: access(2) says yes to root on file systems that refuse writes.
+        let probe = dir + "/.dvbackup-probe-\(getpid())"
+        let fd = open(probe, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
+        guard fd >= 0 else { return "the destination \(dir) is not writable: \(errorText(errno))" }
+        close(fd)
+        unlink(probe)
         return nil
     }
 
