@@ -84,7 +84,7 @@ final class SFTPReader: TargetReader {
                 subdirectories.append(path)
             } else if entry.isRegularFile {
                 let kind: TargetEntry.Kind = LeftoverNames.why(entry.name).map { .leftover(why: $0) } ?? .copy
-                try visit(TargetEntry(relativePath: path, size: Int64(entry.size), modified: entry.modified.map(Double.init),
+                try visit(TargetEntry(relativePath: path, size: Int64(entry.size), modified: entry.modified.map { Double($0) },
                                       kind: kind))
             }
         }
