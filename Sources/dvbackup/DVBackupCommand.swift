@@ -14,7 +14,7 @@ struct DVBackupCommand: ParsableCommand {
             2 bad usage or configuration; 3 the run could not start.
             """,
         version: versionText,
-        subcommands: [Run.self, Status.self, Report.self, InitDB.self, CheckConfig.self],
+        subcommands: [Run.self, Status.self, Report.self, InitDB.self, CheckConfig.self, Audit.self, Restore.self],
         defaultSubcommand: Run.self)
 
     /// `--version`: dvbackup's version from `git describe` at build time (BuildVersion.swift,

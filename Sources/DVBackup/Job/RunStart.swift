@@ -33,6 +33,13 @@ struct RunStart {
     /// Takes the lock, upgrades the schema, writes the run's row (`mode`, `target`), then
     /// opens the catalog and the recorder's connection and checks that `target` is usable.
     func open(mode: RunMode, target: any BackupTarget) throws(StartFailure) -> Started {
+        try open(modeName: mode.rawValue, target: target)
+    }
+
+    /// `open(mode:target:)` for the other commands that leave a run row (`restore`,
+    /// `orphans`); `checkTarget: false` leaves checking the target to the caller (a restore
+    /// only reads it, so a read-only backup must do).
+    func open(modeName: String, target: any BackupTarget, checkTarget: Bool = true) throws(StartFailure) -> Started {
         let backup = try connect()
         let status = StatusStore(connection: backup)
         let locked: Bool
@@ -50,14 +57,16 @@ struct RunStart {
         do {
             try status.markAbandonedRuns()
             startCursor = try status.incrementalCursor()
-            runId = try status.startRun(mode: mode.rawValue, method: target.method, target: target.displayName)
+            runId = try status.startRun(mode: modeName, method: target.method, target: target.displayName)
         } catch {
             throw StartFailure("cannot record the run in the backup database: \(error)")
         }
         do throws(StartFailure) {
             let catalogDB = try connect(catalog: true)
             let recorderDB = try connect()
-            do { try target.checkUsable() } catch { throw StartFailure(error.message) }
+            if checkTarget {
+                do { try target.checkUsable() } catch { throw StartFailure(error.message) }
+            }
             return Started(status: status, runId: runId, startCursor: startCursor,
                            catalog: CatalogReader(connection: catalogDB), recorderDB: recorderDB)
         } catch {

@@ -5,7 +5,7 @@ import Foundation
 /// `Sendable`, like its session, which it keeps alive.
 public final class SFTPClient {
     let session: SSHSession
-    private let handle: OpaquePointer
+    let handle: OpaquePointer
 
     public init(session: SSHSession) throws(SSHError) {
         self.session = session

@@ -87,9 +87,10 @@ public final class StatusStore {
         if r.rowCount == 1, let ts = try r.string(0, "createdate") {
             return CatalogCursor(createdate: ts, id: try r.int(0, "cursor_id") ?? 0)
         }
-        // A run that could not start (lock held) leaves a row but read nothing.
-        let runs = try db.query("SELECT count(*) AS n FROM dvbackup_run WHERE state <> $1",
-                                [RunState.notStarted.rawValue]).int(0, "n") ?? 0
+        // A run that could not start (lock held) leaves a row but read nothing; audits,
+        // restores and orphan scans copy nothing: neither takes the original script's place.
+        let runs = try db.query("SELECT count(*) AS n FROM dvbackup_run WHERE state <> $1 AND mode IN ($2, $3)",
+                                [RunState.notStarted.rawValue, RunMode.incremental.rawValue, RunMode.rerun.rawValue]).int(0, "n") ?? 0
         guard runs == 0 else { return nil }
         let legacy = try db.query("SELECT max(createdate)::text AS createdate FROM datafilestatus")
         return try legacy.string(0, "createdate").map { CatalogCursor(createdate: $0, id: 0) }

@@ -1,0 +1,177 @@
+import Foundation
+import Logging
+
+/// `dvbackup restore`: takes the run lock and leaves a run row (mode `restore`) like a backup
+/// run, resolves the selection, and restores each file with a ``FileRestorer`` from a
+/// reader of the target. A dry run takes no lock and writes nothing.
+public final class RestoreJob {
+    public let settings: Settings
+    public let request: RestoreRequest
+    public let logger: Logger
+    let out: OutputWriter
+    public private(set) var outcome: RestoreOutcome = .notRun
+
+    public init(settings: Settings, request: RestoreRequest, logger: Logger, output: OutputWriter) {
+        self.settings = settings
+        self.request = request
+        self.logger = logger
+        out = output
+    }
+
+    var destinationText: String {
+        switch request.destination {
+        case .directory(let dir, let names): "\(dir)\(names == .labels ? " (named by their labels)" : "")"
+        case .intoStore: "the primary stores (only missing or damaged primaries)"
+        }
+    }
+
+    /// Why the destination directory cannot take the files, or `nil`.
+    static func destinationProblem(_ dir: String) -> String? {
+        var st = stat()
+        guard stat(dir, &st) == 0 else { return "the destination \(dir) does not exist: \(errorText(errno))" }
+        guard (st.st_mode & S_IFMT) == S_IFDIR else { return "the destination \(dir) is not a directory" }
+        // Tried, not asked: access(2) says yes to root on file systems that refuse writes.
+        let probe = dir + "/.dvbackup-probe-\(getpid())"
+        let fd = open(probe, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
+        guard fd >= 0 else { return "the destination \(dir) is not writable: \(errorText(errno))" }
+        close(fd)
+        unlink(probe)
+        return nil
+    }
+
+    private func fail(_ reason: String, _ exit: ExitStatus, runId: Int64? = nil) -> ExitStatus {
+        logger.error("\(reason)")
+        outcome = .couldNotStart(reason: reason, runId: runId, exit: exit)
+        return exit
+    }
+
+    public func run() -> ExitStatus {
+        let started = MonotonicClock.now()
+        if case .directory(let dir, _) = request.destination, let problem = Self.destinationProblem(dir) {
+            return fail(problem + "; nothing was restored", .usage)
+        }
+        let target = BackupJob(settings: settings, mode: .incremental, logger: logger, output: out).makeTarget()
+        guard let readable = target as? any ReadableTarget else {
+            return fail("\(target.displayName) cannot be read back", .cannotStart)
+        }
+        let start = RunStart(settings: settings, logger: logger)
+        let status: StatusStore
+        let catalog: CatalogReader
+        var runId: Int64? = nil
+        do throws(StartFailure) {
+            if request.dryRun {
+                status = StatusStore(connection: try start.connect())
+                catalog = CatalogReader(connection: try start.connect(catalog: true))
+            } else {
+                let run = try start.open(modeName: "restore", target: target, checkTarget: false)
+                status = run.status
+                catalog = run.catalog
+                runId = run.runId
+            }
+        } catch {
+            return fail(error.message, .cannotStart, runId: error.runId)
+        }
+
+        var summary = RestoreSummary(runId: runId, target: target.displayName, destination: destinationText, dryRun: request.dryRun)
+        func finish(_ state: RunState, error: String?) -> ExitStatus {
+            summary.state = state
+            summary.error = error
+            summary.seconds = MonotonicClock.now() - started
+            if let runId {
+                do { try status.finishRun(runId, state: state, counts: summary.counts, cursor: nil, error: error) } catch {
+                    logger.error("cannot record the end of run \(runId): \(error)")
+                }
+            }
+            outcome = .finished(summary)
+            return summary.exitStatus
+        }
+
+        let selection = RestoreSelection(catalog: catalog, status: status, registry: settings.stores)
+        let ids: [Int64]
+        do {
+            ids = try selection.ids(request.selection)
+        } catch let problem as RestoreSelection.Problem {
+            _ = finish(.failed, error: problem.description)
+            return fail(problem.description, .usage, runId: runId)
+        } catch {
+            _ = finish(.failed, error: "\(error)")
+            return fail("cannot read what to restore: \(error)", .cannotStart, runId: runId)
+        }
+        let reader: any TargetReader
+        do { reader = try readable.makeReader() } catch {
+            _ = finish(.failed, error: error.message)
+            return fail(error.message, .cannotStart, runId: runId)
+        }
+        logger.info("restore\(runId.map { " (run \($0))" } ?? ""): \(ids.count) file(s) selected, from \(target.displayName) to \(destinationText)\(request.dryRun ? " (dry run)" : "")")
+
+        var storeWriter: StoreWriter? = nil
+        if request.destination == .intoStore {
+            storeWriter = StoreWriter(stores: SourceStores(registry: settings.stores, s3: settings.s3Stores, logger: logger),
+                                      s3: settings.s3Stores)
+        }
+        var manifest: SafeFileWriter? = nil
+        if case .directory(let dir, _) = request.destination, !request.dryRun {
+            do throws(ReadFailure) {
+                let m = try SafeFileWriter(base: dir, relative: RestoreManifest.fileName, createDirectories: false)
+                try Self.append(RestoreManifest.line(RestoreManifest.header), to: m)
+                manifest = m
+            } catch {
+                return finish(.failed, error: "cannot write the manifest: \(error)")
+            }
+        }
+        var restorer = FileRestorer(reader: reader, destination: request.destination, storeWriter: storeWriter)
+        let labelsWanted = request.destination == .directory(destinationDirectory ?? "", names: .labels)
+        for start in stride(from: 0, to: ids.count, by: RestoreSelection.batchSize) {
+            if StopSignal.isRequested { return finish(.interrupted, error: nil) }
+            let batch = Array(ids[start..<min(ids.count, start + RestoreSelection.batchSize)])
+            let items: [RestoreItem]
+            let labels: [Int64: FileLabel]
+            do {
+                items = try selection.items(batch)
+                labels = labelsWanted ? try catalog.labels(ids: batch) : [:]
+            } catch {
+                return finish(.failed, error: "cannot read the catalog: \(error)")
+            }
+            for item in items {
+                let done = restorer.restore(item, label: labels[item.file.id], dryRun: request.dryRun)
+                summary.add(done.result)
+                out.line(Self.line(done.result))
+                if let m = manifest, let written = done.writtenRelative, let e = item.expected {
+                    let row = [String(item.file.id), item.file.datasetPID, item.storageName, labels[item.file.id]?.label ?? "",
+                               written, e.algorithm.rawValue, e.hex, String(done.result.bytes)]
+                    do throws(ReadFailure) { try Self.append(RestoreManifest.line(row), to: m) } catch {
+                        return finish(.failed, error: "cannot write the manifest: \(error)")
+                    }
+                }
+                if done.targetLost { return finish(.failed, error: done.result.detail) }
+            }
+        }
+        if let m = manifest {
+            do throws(ReadFailure) { try m.commit() } catch { return finish(.failed, error: "cannot write the manifest: \(error)") }
+        }
+        return finish(.finished, error: nil)
+    }
+
+    private var destinationDirectory: String? {
+        if case .directory(let dir, _) = request.destination { return dir }
+        return nil
+    }
+
+    private static func append(_ text: String, to writer: SafeFileWriter) throws(ReadFailure) {
+        let bytes = Array(text.utf8)
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: max(1, bytes.count), alignment: 1)
+        defer { buffer.deallocate() }
+        buffer.copyBytes(from: bytes)
+        try writer.write(UnsafeRawBufferPointer(rebasing: buffer[0..<bytes.count]))
+    }
+
+    static func line(_ r: RestoreResult) -> String {
+        let what = "datafile \(r.datafileId) (\(r.dataset), \(r.storageName))"
+        switch r.kind {
+        case .restored: return "restored       \(what) -> \(r.detail) (\(formatBytes(r.bytes)))"
+        case .intact: return "intact         \(what): \(r.detail)"
+        case .wouldRestore: return "would restore  \(what) -> \(r.detail)"
+        case .failed: return "FAILED         \(what): \(r.detail)"
+        }
+    }
+}

@@ -1,0 +1,79 @@
+import Foundation
+
+/// Writes one file into a local directory the way a copy is written: under a temporary name
+/// beside the final one (`.<name>.dvbackup-restore-<pid>`), then flushed (the file, then the
+/// directory, after the rename) and renamed over the final name. Nothing appears under the
+/// final name unless `commit` is reached; `abort` removes the temporary.
+final class SafeFileWriter {
+    let finalPath: String
+    let temporaryPath: String
+    let directory: String
+    private var fd: Int32
+    private(set) var written: Int64 = 0
+
+    /// Creates the missing directories below `base` (`relative` is checked to stay inside it).
+    init(base: String, relative: String, createDirectories: Bool = true) throws(ReadFailure) {
+        if let problem = PathSafety.problem(in: relative, what: "destination path") { throw .destination(problem) }
+        finalPath = base + "/" + relative
+        let slash = finalPath.lastIndex(of: "/")!
+        directory = String(finalPath[..<slash])
+        let name = finalPath[finalPath.index(after: slash)...]
+        temporaryPath = directory + "/." + name + ".dvbackup-restore-\(getpid())"
+        if createDirectories {
+            var path = base
+            for component in relative.split(separator: "/").dropLast() {
+                path += "/" + component
+                if mkdir(path, 0o755) != 0, errno != EEXIST {
+                    throw .destination("cannot create directory \(path): \(errorText(errno))")
+                }
+            }
+        }
+        fd = open(temporaryPath, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+        guard fd >= 0 else { throw .destination("cannot create \(temporaryPath): \(errorText(errno))") }
+    }
+
+    deinit { abort() }
+
+    func write(_ chunk: UnsafeRawBufferPointer) throws(ReadFailure) {
+        var offset = 0
+        while offset < chunk.count {
+            let n = Foundation.write(fd, chunk.baseAddress! + offset, chunk.count - offset)
+            if n < 0 {
+                if errno == EINTR { continue }
+                throw .destination("cannot write \(temporaryPath): \(errorText(errno))")
+            }
+            offset += n
+        }
+        written += Int64(chunk.count)
+    }
+
+    /// Flushes the file, renames it over the final name, flushes the directory.
+    func commit() throws(ReadFailure) {
+        guard fsync(fd) == 0 else { throw .destination("cannot flush \(temporaryPath) to disk: \(errorText(errno))") }
+        let rc = close(fd)
+        fd = -1
+        guard rc == 0 else { throw .destination("cannot close \(temporaryPath): \(errorText(errno))") }
+        guard rename(temporaryPath, finalPath) == 0 else {
+            let e = errno
+            unlink(temporaryPath)
+            throw .destination("cannot rename \(temporaryPath) to \(finalPath): \(errorText(e))")
+        }
+        let dfd = open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        if dfd >= 0 {
+            let rc = fsync(dfd)
+            let e = errno
+            close(dfd)
+            if rc != 0, e != EINVAL, e != EBADF {
+                throw .destination("cannot flush directory \(directory) after renaming: \(errorText(e))")
+            }
+        }
+    }
+
+    /// Removes the temporary (nothing when committed).
+    func abort() {
+        guard fd >= 0 else { return }
+        close(fd)
+        fd = -1
+        unlink(temporaryPath)
+    }
+}

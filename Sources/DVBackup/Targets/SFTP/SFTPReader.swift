@@ -1,0 +1,106 @@
+import Foundation
+
+extension SFTPTarget: ReadableTarget {
+    /// A reader on a connection of its own; the backup directory must exist (it need not be
+    /// writable). Works for accounts that may not run commands (chroot internal-sftp).
+    public func makeReader() throws(TargetUnavailable) -> any TargetReader {
+        do {
+            let session = try SSHSession(connection)
+            let sftp = try SFTPClient(session: session)
+            guard let attrs = try sftp.stat(root) else {
+                throw TargetUnavailable("the backup directory \(root) does not exist on \(connection.display)")
+            }
+            guard attrs.isDirectory else {
+                throw TargetUnavailable("the backup directory \(root) on \(connection.display) is not a directory")
+            }
+            return SFTPReader(root: root, sftp: sftp, display: connection.display)
+        } catch let e as TargetUnavailable {
+            throw e
+        } catch let e as HostKeyRejected {
+            throw TargetUnavailable(e.message)
+        } catch {
+            throw TargetUnavailable("cannot use \(displayName): \(error)")
+        }
+    }
+}
+
+/// Reads copies over SFTP. libssh2 (1.10) cuts one large `sftp_read` into pipelined READ
+/// requests (30,000 bytes each) and sends them all before it waits for the first answer, so
+/// a 2 MiB buffer keeps about 70 requests in flight; memory stays that buffer.
+final class SFTPReader: TargetReader {
+    let root: String
+    let sftp: SFTPClient
+    let display: String
+    static let bufferSize = 2 << 20
+
+    init(root: String, sftp: SFTPClient, display: String) {
+        self.root = root
+        self.sftp = sftp
+        self.display = display
+    }
+
+    private func failure(_ e: SSHError, missing: Bool = false) -> ReadFailure {
+        if e.connectionLost { return .unavailable("the connection to \(display) was lost: \(e.message)") }
+        if missing, e.sftpStatus?.meansMissing == true { return .missing(e.message) }
+        return .unreadable(e.message)
+    }
+
+    func read(_ copy: CopyReference, into sink: (UnsafeRawBufferPointer) throws(ReadFailure) -> Void) throws(ReadFailure) {
+        if let problem = PathSafety.problem(in: copy.relativePath, what: "copy path") { throw .unreadable(problem) }
+        let path = root + "/" + copy.relativePath
+        let file: SFTPFile
+        do { file = try sftp.openForReading(path) } catch { throw failure(error, missing: true) }
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: Self.bufferSize, alignment: 16)
+        defer {
+            buffer.deallocate()
+            try? file.close()
+        }
+        var delivered: Int64 = 0
+        while true {
+            let n: Int
+            do { n = try file.read(into: buffer) } catch {
+                if delivered > 0, error.connectionLost {
+                    throw .cut("the connection to \(display) broke after \(delivered) bytes of \(path): \(error.message)")
+                }
+                throw failure(error)
+            }
+            if n == 0 { return }
+            try sink(UnsafeRawBufferPointer(rebasing: buffer[0..<n]))
+            delivered += Int64(n)
+        }
+    }
+
+    func list(_ visit: (TargetEntry) throws(ReadFailure) -> Void) throws(ReadFailure) {
+        try walk("", visit)
+    }
+
+    private func walk(_ relative: String, _ visit: (TargetEntry) throws(ReadFailure) -> Void) throws(ReadFailure) {
+        let directory = relative.isEmpty ? root : root + "/" + relative
+        // Subdirectories are walked after their parent's handle is closed: one open handle at a time.
+        var subdirectories: [String] = []
+        let problem = try sftp.listDirectory(directory) { (entry) throws(ReadFailure) in
+            let path = relative.isEmpty ? entry.name : relative + "/" + entry.name
+            if entry.isDirectory {
+                subdirectories.append(path)
+            } else if entry.isRegularFile {
+                let kind: TargetEntry.Kind = LeftoverNames.why(entry.name).map { .leftover(why: $0) } ?? .copy
+                try visit(TargetEntry(relativePath: path, size: Int64(entry.size), modified: entry.modified.map { Double($0) },
+                                      kind: kind))
+            }
+        }
+        if let problem { throw failure(problem) }
+        for sub in subdirectories { try walk(sub, visit) }
+    }
+
+    func removeLeftover(_ entry: TargetEntry) throws(ReadFailure) {
+        guard case .leftover = entry.kind, LeftoverNames.why(LeftoverNames.lastComponent(entry.relativePath)) != nil,
+              PathSafety.problem(in: entry.relativePath, what: "leftover path") == nil else {
+            throw .destination("refusing to remove \(entry.relativePath): it is not one of dvbackup's leftovers")
+        }
+        let path = root + "/" + entry.relativePath
+        do { try sftp.remove(path) } catch {
+            if error.sftpStatus?.meansMissing == true { return }
+            throw failure(error)
+        }
+    }
+}
