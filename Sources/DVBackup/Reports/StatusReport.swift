@@ -93,7 +93,8 @@ public struct StatusReport: Sendable {
         var runSQL = """
             SELECT id, mode, state, to_char(started, 'YYYY-MM-DD HH24:MI:SS') AS started,
                    to_char(finished, 'YYYY-MM-DD HH24:MI:SS') AS finished, host, planned, skipped, deferred,
-                   ok, ok_no_checksum, fail_source_checksum, fail_verify, fail_write, fail_read, bytes, error,
+                   ok, ok_no_checksum, fail_source_checksum, fail_audit_corrupt, fail_audit_missing, fail_verify, fail_write,
+                   fail_read, bytes, error,
                    extract(epoch FROM finished - started)::float8 AS seconds, exit_code, mail_status, mail_error
             FROM dvbackup_run
             """
