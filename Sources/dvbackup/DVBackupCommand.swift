@@ -14,7 +14,7 @@ struct DVBackupCommand: ParsableCommand {
             2 bad usage or configuration; 3 the run could not start.
             """,
         version: "dvbackup 0.1.0",
-        subcommands: [Run.self, Status.self, Report.self, InitDB.self, CheckConfig.self],
+        subcommands: [Run.self, Status.self, Report.self, InitDB.self, CheckConfig.self, Audit.self],
         defaultSubcommand: Run.self)
 
     /// Parses, runs, and ends the process with the exit code `exitStatus(for:)` gives: help and
