@@ -22,7 +22,7 @@ extension DVBackupCommand {
 
         @OptionGroup var options: CommonOptions
 
-        @Flag(name: .long, help: "Print one JSON object (keys: counts, dataset, failures, failuresNotListed, files, filesNotListed, filter, runs, total).")
+        @Flag(name: .long, help: "Print one JSON object (keys: audit, counts, dataset, failures, failuresNotListed, files, filesNotListed, filter, runs, total).")
         var json = false
 
         @Option(name: .long, help: ArgumentHelp("Only this dataset's files: its PID (doi:10.5072/FK2/ABC) or authority/identifier.", valueName: "pid"))
@@ -81,7 +81,7 @@ extension DVBackupCommand {
                     throw ExitCode(ExitStatus.cannotStart.rawValue)
                 }
                 let store = StatusStore(connection: db)
-                let report = try StatusReport.load(store, runs: runs, filter: filter)
+                let report = try StatusReport.load(store, runs: runs, filter: filter, auditCycleSeconds: settings.audit.cycleSeconds)
                 if json {
                     try report.writeJSON(into: out, store: store, limit: all ? nil : limit)
                 } else {

@@ -29,12 +29,12 @@ import Testing
     @Test func theValuesOfEnumeratedOptionsAreListed() {
         let help = DVBackupCommand.helpMessage(for: DVBackupCommand.Status.self, columns: 400)
         #expect(help.contains("(values: trace, debug, info, notice, warning, error, critical)"), "\(help)")
-        #expect(help.contains("(values: OK, OK_NO_CHECKSUM, FAIL_SOURCE_CHECKSUM, FAIL_VERIFY, FAIL_WRITE, FAIL_READ)"), "\(help)")
+        #expect(help.contains("(values: OK, OK_NO_CHECKSUM, FAIL_SOURCE_CHECKSUM, FAIL_AUDIT_CORRUPT, FAIL_AUDIT_MISSING, FAIL_VERIFY, FAIL_WRITE, FAIL_READ)"), "\(help)")
     }
 
     @Test func theRootHelpListsTheCommandsAndExitCodes() {
         let help = DVBackupCommand.helpMessage(columns: 200)
-        for name in ["run (default)", "status", "report", "init-db", "check-config"] {
+        for name in ["run (default)", "status", "report", "init-db", "check-config", "audit"] {
             #expect(help.contains(name), "\(help)")
         }
         #expect(help.contains("Exit codes: 0 every planned file is OK; 1 the run finished with failed files; 2 bad usage or configuration; 3 the run could not start."))

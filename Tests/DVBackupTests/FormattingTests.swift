@@ -43,18 +43,20 @@ import Testing
 
 @Suite struct BackupStatusTests {
     @Test func severityOrder() {
-        #expect(BackupStatus.allCases.sorted() == [.failSourceChecksum, .failVerify, .failWrite, .failRead, .okNoChecksum, .ok])
+        #expect(BackupStatus.allCases.sorted() == [.failSourceChecksum, .failAuditCorrupt, .failAuditMissing, .failVerify,
+                                                   .failWrite, .failRead, .okNoChecksum, .ok])
         #expect(BackupStatus.failSourceChecksum < .failRead)
         #expect(!(BackupStatus.ok < .failRead))
     }
 
     @Test func failuresMostSeriousFirst() {
-        #expect(BackupStatus.failures == [.failSourceChecksum, .failVerify, .failWrite, .failRead])
+        #expect(BackupStatus.failures == [.failSourceChecksum, .failAuditCorrupt, .failAuditMissing, .failVerify, .failWrite, .failRead])
     }
 
     @Test func rawValuesAreTheOriginalColumnValues() {
         #expect(BackupStatus.allCases.map(\.rawValue).sorted()
-                == ["FAIL_READ", "FAIL_SOURCE_CHECKSUM", "FAIL_VERIFY", "FAIL_WRITE", "OK", "OK_NO_CHECKSUM"])
+                == ["FAIL_AUDIT_CORRUPT", "FAIL_AUDIT_MISSING", "FAIL_READ", "FAIL_SOURCE_CHECKSUM", "FAIL_VERIFY", "FAIL_WRITE",
+                    "OK", "OK_NO_CHECKSUM"])
         #expect(BackupStatus.ok.isOK && BackupStatus.okNoChecksum.isOK)
         #expect(BackupStatus.failures.allSatisfy { !$0.isOK })
     }

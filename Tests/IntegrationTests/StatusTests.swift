@@ -81,7 +81,7 @@ struct StatusTests {
         let json = try s.dvbackup("status", "--json", "--dataset", "doi:10.5072/FK2/STATA", "--status", "FAIL_READ,OK", config: config)
         #expect(json.code == 0, "\(json.stderr)")
         let o = try #require(try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [String: Any])
-        #expect(Set(o.keys) == ["counts", "dataset", "failures", "failuresNotListed", "files", "filesNotListed", "filter", "runs", "total"])
+        #expect(Set(o.keys) == ["audit", "counts", "dataset", "failures", "failuresNotListed", "files", "filesNotListed", "filter", "runs", "total"])
         let dataset = try #require(o["dataset"] as? [String: Any])
         #expect(dataset["files"] as? Int == 4 && dataset["safelyReplicated"] as? Int == 2 && dataset["notSafelyReplicated"] as? Int == 2)
         let files = try #require(o["files"] as? [[String: Any]])

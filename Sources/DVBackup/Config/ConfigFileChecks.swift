@@ -4,7 +4,7 @@ import Foundation
 /// span lines, and secrets in a file every user can read.
 enum ConfigFileChecks {
     /// The sections dvbackup reads. Their keys all take one line.
-    static let knownSections = ["Database", "Repository", "Backup", "Stores", "Notifications"]
+    static let knownSections = ["Database", "Repository", "Backup", "Stores", "Notifications", "Audit"]
 
     /// Refuses a value continued on an indented line, in every section dvbackup reads: no key
     /// of dvbackup takes more than one line, and the classic mistake, an indented `Password:`

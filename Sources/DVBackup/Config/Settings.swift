@@ -108,6 +108,8 @@ public struct Settings: Sendable {
     }
     /// `[Notifications]`: the morning report's recipients and mail server.
     public var notifications: NotificationSettings
+    /// `[Audit]`: the cycle within which every copy is proven again.
+    public var audit = AuditSettings()
     /// Things worth telling that are not errors (duplicate keys, unknown keys).
     public var warnings: [String]
 
@@ -298,6 +300,9 @@ public struct Settings: Sendable {
         if let n = ini.section("Notifications") {
             warnings += reader.unknownKeys(n, known: NotificationSettings.keys)
         }
+        // [Audit]
+        audit = try AuditSettings(section: ini.section("Audit"), path: path)
+        if let a = ini.section("Audit") { warnings += reader.unknownKeys(a, known: AuditSettings.keys) }
         let knownSections = ConfigFileChecks.knownSections.map { $0.lowercased() }
         for section in ini.sections where !knownSections.contains(section.name.lowercased()) {
             warnings.append("\(path):\(section.line): [\(section.name)] is not a section dvbackup knows; it is ignored")

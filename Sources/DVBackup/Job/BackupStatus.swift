@@ -4,6 +4,12 @@ public enum BackupStatus: String, Sendable, CaseIterable, Codable, Comparable {
     case okNoChecksum = "OK_NO_CHECKSUM"
     /// The source bytes differ from the catalog checksum: the primary copy is damaged.
     case failSourceChecksum = "FAIL_SOURCE_CHECKSUM"
+    /// An audit read back a copy that had been proven and found its bytes different from the
+    /// reference digest, or ending early: the backup lost a proven copy. The next run copies
+    /// the file again from a primary that still matches the catalog.
+    case failAuditCorrupt = "FAIL_AUDIT_CORRUPT"
+    /// An audit found no copy under the name a proven copy was written to.
+    case failAuditMissing = "FAIL_AUDIT_MISSING"
     /// The copy on the target could not be proven to hold the bytes that were sent.
     case failVerify = "FAIL_VERIFY"
     case failWrite = "FAIL_WRITE"
@@ -12,15 +18,20 @@ public enum BackupStatus: String, Sendable, CaseIterable, Codable, Comparable {
 
     public var isOK: Bool { self == .ok || self == .okNoChecksum }
 
+    /// Set by an audit, not by a run.
+    public var isAuditFinding: Bool { self == .failAuditCorrupt || self == .failAuditMissing }
+
     /// Most serious first: the order reports list failures in.
     public var severity: Int {
         switch self {
         case .failSourceChecksum: 0
-        case .failVerify: 1
-        case .failWrite: 2
-        case .failRead: 3
-        case .okNoChecksum: 4
-        case .ok: 5
+        case .failAuditCorrupt: 1
+        case .failAuditMissing: 2
+        case .failVerify: 3
+        case .failWrite: 4
+        case .failRead: 5
+        case .okNoChecksum: 6
+        case .ok: 7
         }
     }
 

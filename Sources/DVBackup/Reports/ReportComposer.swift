@@ -31,6 +31,8 @@ public struct ReportComposer {
     public static func meaning(of status: String) -> String {
         switch BackupStatus(rawValue: status) {
         case .failSourceChecksum?: "the primary copy is damaged: the bytes read differ from the catalog's checksum (nothing was overwritten)"
+        case .failAuditCorrupt?: "an audit found the proven copy damaged (its bytes differ from the reference or end early); the next run copies the file again from a primary that still matches the catalog"
+        case .failAuditMissing?: "an audit found the proven copy gone from the target; the next run copies the file again from a primary that still matches the catalog"
         case .failVerify?: "the copy could not be proven to hold the bytes sent"
         case .failWrite?: "the copy could not be written"
         case .failRead?: "the source is missing or unreadable, or its store cannot be read"

@@ -80,11 +80,14 @@ public struct StatusReport: Sendable {
     public var failuresTotal: Int64
     /// With `--status` or `--dataset`: files that match (of any status).
     public var filesTotal: Int64?
+    /// The audit's state (nil on a database without the audit's columns).
+    public var audit: AuditOverview? = nil
 
     /// Whether the listing is of chosen files (`--status`, `--dataset`) rather than failures.
     public var listsFiles: Bool { !filter.statuses.isEmpty || filter.dataset != nil }
 
-    public static func load(_ status: StatusStore, runs runLimit: Int = 10, filter: StatusFilter = StatusFilter()) throws -> StatusReport {
+    public static func load(_ status: StatusStore, runs runLimit: Int = 10, filter: StatusFilter = StatusFilter(),
+                            auditCycleSeconds: Int64 = AuditSettings.defaultCycleSeconds) throws -> StatusReport {
         let db = status.db
         var counts: [String: Int64] = [:]
         for s in BackupStatus.allCases { counts[s.rawValue] = 0 }
@@ -93,7 +96,8 @@ public struct StatusReport: Sendable {
         var runSQL = """
             SELECT id, mode, state, to_char(started, 'YYYY-MM-DD HH24:MI:SS') AS started,
                    to_char(finished, 'YYYY-MM-DD HH24:MI:SS') AS finished, host, planned, skipped, deferred,
-                   ok, ok_no_checksum, fail_source_checksum, fail_verify, fail_write, fail_read, bytes, error,
+                   ok, ok_no_checksum, fail_source_checksum, fail_audit_corrupt, fail_audit_missing, fail_verify, fail_write,
+                   fail_read, bytes, error,
                    extract(epoch FROM finished - started)::float8 AS seconds, exit_code, mail_status, mail_error
             FROM dvbackup_run
             """
@@ -126,9 +130,11 @@ public struct StatusReport: Sendable {
             dataset = DatasetSummary(dataset: d, files: files, safelyReplicated: safe, notSafelyReplicated: files - safe, counts: c)
         }
         let listing = !filter.statuses.isEmpty || filter.dataset != nil
-        return StatusReport(counts: counts, total: total, runs: runs, filter: filter, dataset: dataset,
-                            failuresTotal: try status.countFiles(filter, onlyFailures: true),
-                            filesTotal: listing ? try status.countFiles(filter, onlyFailures: false) : nil)
+        var report = StatusReport(counts: counts, total: total, runs: runs, filter: filter, dataset: dataset,
+                                  failuresTotal: try status.countFiles(filter, onlyFailures: true),
+                                  filesTotal: listing ? try status.countFiles(filter, onlyFailures: false) : nil)
+        report.audit = try? AuditOverview.load(db, cycleSeconds: auditCycleSeconds)
+        return report
     }
 
     // MARK: JSON
@@ -144,6 +150,7 @@ public struct StatusReport: Sendable {
         struct FilterJSON: Encodable { var statuses: [String]; var since: String?; var dataset: String? }
 
         out.line("{")
+        if let audit { out.line("\"audit\": \(try json(audit)),") }
         out.line("\"counts\": \(try json(counts)),")
         if let dataset { out.line("\"dataset\": \(try json(dataset)),") }
         func list(_ key: String, onlyFailures: Bool, total: Int64) throws {
@@ -176,6 +183,10 @@ public struct StatusReport: Sendable {
         let others = counts.keys.filter { !ordered.contains($0) }.sorted()
         for key in ordered + others {
             out.line("  " + key.padding(toLength: 22, withPad: " ", startingAt: 0) + "  " + formatCount(counts[key] ?? 0))
+        }
+        if let audit {
+            out.line()
+            audit.render(into: out)
         }
         out.line()
         out.line(filter.since.map { "Last runs since \($0.text):" } ?? "Last runs:")

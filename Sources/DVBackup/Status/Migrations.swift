@@ -16,6 +16,8 @@ public enum Migrations {
                   sql: String(decoding: PackageResources.V003__runs_sql, as: UTF8.self)),
         Migration(version: 4, name: "V004__run_reports.sql",
                   sql: String(decoding: PackageResources.V004__run_reports_sql, as: UTF8.self)),
+        Migration(version: 5, name: "V005__audit.sql",
+                  sql: String(decoding: PackageResources.V005__audit_sql, as: UTF8.self)),
     ]
 
     static let bookkeeping = """

@@ -103,8 +103,9 @@ public struct StatusNameError: Error, CustomStringConvertible, Sendable {
 
 extension StatusStore {
     static let severityOrder = """
-        CASE status WHEN 'FAIL_SOURCE_CHECKSUM' THEN 0 WHEN 'FAIL_VERIFY' THEN 1 WHEN 'FAIL_WRITE' THEN 2
-                    WHEN 'FAIL_READ' THEN 3 WHEN 'OK_NO_CHECKSUM' THEN 5 WHEN 'OK' THEN 6 ELSE 4 END
+        CASE status WHEN 'FAIL_SOURCE_CHECKSUM' THEN 0 WHEN 'FAIL_AUDIT_CORRUPT' THEN 1 WHEN 'FAIL_AUDIT_MISSING' THEN 2
+                    WHEN 'FAIL_VERIFY' THEN 3 WHEN 'FAIL_WRITE' THEN 4
+                    WHEN 'FAIL_READ' THEN 5 WHEN 'OK_NO_CHECKSUM' THEN 7 WHEN 'OK' THEN 8 ELSE 6 END
         """
 
     /// How many files match.

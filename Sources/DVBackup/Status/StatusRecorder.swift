@@ -16,8 +16,10 @@ public final class StatusRecorder {
     static let upsert = """
         INSERT INTO datafilestatus AS s (datafileid, datasetidentifier, datasetpid, storageidentifier, status,
             createdate, lastbackuptime, lastbackupmethod, checksumtype, checksumvalue, provenchecksum, filesize,
-            location, lasterror, attempts, lastrunid)
-        VALUES ($1::bigint, $2, $3, $4, $5, $6::timestamp, localtimestamp, $7, $8, $9, $10, $11::bigint, $12, $13, 1, $14::bigint)
+            location, lasterror, attempts, lastrunid, lastverified, lastverifymethod, lastverifyresult)
+        VALUES ($1::bigint, $2, $3, $4, $5, $6::timestamp, localtimestamp, $7, $8, $9, $10, $11::bigint, $12, $13, 1, $14::bigint,
+            CASE WHEN $15::text IS NULL THEN NULL ELSE now() END, 'copy: ' || $15::text,
+            CASE WHEN $15::text IS NULL THEN NULL ELSE 'verified' END)
         ON CONFLICT (datafileid) DO UPDATE SET
             datasetidentifier = EXCLUDED.datasetidentifier,
             datasetpid = EXCLUDED.datasetpid,
@@ -31,7 +33,16 @@ public final class StatusRecorder {
             provenchecksum = COALESCE(EXCLUDED.provenchecksum, s.provenchecksum),
             filesize = CASE WHEN EXCLUDED.status IN ('OK', 'OK_NO_CHECKSUM') THEN EXCLUDED.filesize ELSE s.filesize END,
             location = CASE WHEN EXCLUDED.status IN ('OK', 'OK_NO_CHECKSUM') THEN EXCLUDED.location ELSE COALESCE(s.location, EXCLUDED.location) END,
-            lasterror = EXCLUDED.lasterror,
+            -- A copy an audit found bad whose primary fails too: no proven copy exists anywhere.
+            lasterror = CASE WHEN EXCLUDED.status IN ('FAIL_SOURCE_CHECKSUM', 'FAIL_READ')
+                                  AND s.lastverifyresult IN ('missing', 'corrupt')
+                             THEN 'NO PROVEN COPY ANYWHERE: the backup copy was found ' || s.lastverifyresult
+                                  || ' by an audit and the primary fails too: ' || EXCLUDED.lasterror
+                             ELSE EXCLUDED.lasterror END,
+            -- Writing a copy proves it: its first verification (audits prove it again).
+            lastverified = COALESCE(EXCLUDED.lastverified, s.lastverified),
+            lastverifymethod = COALESCE(EXCLUDED.lastverifymethod, s.lastverifymethod),
+            lastverifyresult = COALESCE(EXCLUDED.lastverifyresult, s.lastverifyresult),
             attempts = CASE WHEN s.status = EXCLUDED.status THEN s.attempts + 1 ELSE 1 END,
             lastrunid = EXCLUDED.lastrunid
         """
@@ -46,6 +57,7 @@ public final class StatusRecorder {
             String(f.id), f.datasetIdentifierColumn, f.datasetPID, f.storageIdentifier, o.status.rawValue,
             f.createdate, method, f.checksumType, f.checksumValue, o.provenChecksum,
             o.status.isOK ? String(o.bytes) : nil, o.location, o.status.isOK ? nil : o.detail, String(runId),
+            o.status.isOK ? o.detail : nil,
         ])
         pending += 1
         if pending >= Self.batchSize { try flush() }

@@ -1,0 +1,175 @@
+import Foundation
+import Logging
+
+extension SFTPTarget: ProvableTarget {
+    /// Connects (the host key checked as for a run) and learns whether the account may run
+    /// commands; nothing is written on the server.
+    public func makeProver() throws(TargetUnavailable) -> any CopyProver {
+        let prover = SFTPProver(target: self)
+        try prover.connect()
+        return prover
+    }
+}
+
+/// Proves copies on an SFTP server. Where the account may run commands, the server hashes a
+/// batch of copies in one exec (no bytes cross the network), after dropping each copy's
+/// cached pages (`dd iflag=nocache count=0`) so that the bytes come from its disk; where it
+/// may not (a chrooted internal-sftp account), each copy is read back over SFTP and hashed here.
+final class SFTPProver: CopyProver {
+    let target: SFTPTarget
+    private var sftp: SFTPClient?
+    private(set) var mode: SFTPProof = .readBack
+
+    init(target: SFTPTarget) { self.target = target }
+
+    var proofBatchSize: Int { mode == .remoteCommand ? SFTPTarget.batchSize : 1 }
+
+    func connect() throws(TargetUnavailable) {
+        do {
+            let session = try SSHSession(target.connection)
+            sftp = try SFTPClient(session: session)
+            mode = SFTPTarget.detectProof(session)
+            guard let attrs = try sftp?.stat(target.root), attrs.isDirectory else {
+                throw TargetUnavailable("the backup directory \(target.root) does not exist on \(target.connection.display)")
+            }
+            target.logger.info("connected to \(target.connection.display); copies are proven by \(mode.rawValue)")
+        } catch let e as TargetUnavailable {
+            throw e
+        } catch let e as HostKeyRejected {
+            throw TargetUnavailable(e.message)
+        } catch {
+            throw TargetUnavailable("cannot use \(target.displayName): \(error)")
+        }
+    }
+
+    func prove(_ copies: [(copy: CopyReference, expected: ExpectedDigest)], depth: ProofDepth)
+        throws(TargetUnavailable) -> [CopyFinding] {
+        // A connection lost in the middle is re-established once; lost again, the target is down.
+        do throws(SSHError) {
+            return try proveOnce(copies, depth)
+        } catch {
+            guard error.connectionLost else { throw TargetUnavailable("cannot use \(target.displayName): \(error)") }
+            target.logger.warning("the connection to \(target.connection.display) was lost (\(error)); connecting again")
+            sftp = nil
+            try connect()
+            do throws(SSHError) { return try proveOnce(copies, depth) } catch {
+                throw TargetUnavailable("cannot use \(target.displayName): \(error)")
+            }
+        }
+    }
+
+    private func proveOnce(_ copies: [(copy: CopyReference, expected: ExpectedDigest)], _ depth: ProofDepth)
+        throws(SSHError) -> [CopyFinding] {
+        guard let sftp else { throw SSHError(code: 0, message: "not connected", connectionLost: true) }
+        if depth == .full, mode == .remoteCommand { return try hashOnServer(copies, sftp.session) }
+        return try copies.map { (c) throws(SSHError) in try readBack(c.copy, c.expected, depth, sftp) }
+    }
+
+    func path(_ copy: CopyReference) -> String { target.root + "/" + copy.relativePath }
+
+    static let marker = "dvbackup-audit"
+
+    /// One script for the batch: for each copy, whether it is there, readable and how large,
+    /// its cached pages dropped; then one checksum command per algorithm over the copies.
+    static func script(_ paths: [String], _ algorithms: [ChecksumAlgorithm]) -> String {
+        var s = "i=0\nfor f in" + paths.map { " " + RemoteCommands.quote($0) }.joined() + "; do\n"
+        s += """
+              if [ -f "$f" ]; then
+                if [ -r "$f" ]; then dd if="$f" iflag=nocache count=0 2>/dev/null; echo "\(marker) $i size $(wc -c < "$f")"
+                else echo "\(marker) $i unreadable"; fi
+              elif [ -e "$f" ]; then echo "\(marker) $i notfile"; else echo "\(marker) $i missing"; fi
+              i=$((i+1))
+            done
+
+            """
+        for algorithm in Set(algorithms).sorted(by: { $0.rawValue < $1.rawValue }) {
+            let group = zip(paths, algorithms).filter { $0.1 == algorithm }.map(\.0)
+            s += algorithm.coreutilsCommand + " --" + group.map { " " + RemoteCommands.quote($0) }.joined() + " 2>/dev/null\n"
+        }
+        return s + "exit 0\n"
+    }
+
+    /// `dvbackup-audit <i> <what> [<size>]` lines, by index.
+    static func parseStates(_ stdout: String) -> [Int: (state: String, size: Int64?)] {
+        var out: [Int: (String, Int64?)] = [:]
+        for line in stdout.split(separator: "\n") where line.hasPrefix(marker + " ") {
+            let words = line.split(separator: " ")
+            guard words.count >= 3, let i = Int(words[1]) else { continue }
+            out[i] = (String(words[2]), words.count > 3 ? Int64(words[3]) : nil)
+        }
+        return out
+    }
+
+    private func hashOnServer(_ copies: [(copy: CopyReference, expected: ExpectedDigest)], _ session: SSHSession)
+        throws(SSHError) -> [CopyFinding] {
+        let paths = copies.map { path($0.copy) }
+        let r = try session.run(RemoteCommands.scriptRunner, input: Self.script(paths, copies.map(\.expected.algorithm)))
+        let states = Self.parseStates(r.stdout)
+        // The checksum lines carry the names; the audit's own lines are left out by the parser.
+        let digests = RemoteChecksumOutput.parse(r.stdout.split(separator: "\n").filter { !$0.hasPrefix(Self.marker) }
+            .joined(separator: "\n"))
+        return copies.enumerated().map { i, c in
+            let p = paths[i]
+            let command = c.expected.algorithm.coreutilsCommand
+            guard let state = states[i] else {
+                let why = r.stderr.trimmingWhitespace()
+                return .unreadable("the server gave no answer for \(p)\(why.isEmpty ? "" : ": \(why)")")
+            }
+            switch state.state {
+            case "missing": return .missing("no copy at \(p)")
+            case "notfile": return .corrupt("\(p) is not a regular file")
+            case "unreadable": return .unreadable("the account cannot read \(p)")
+            default: break
+            }
+            if let want = c.copy.expectedSize, let size = state.size, size != want {
+                let digest = digests[p].map { ", \(command) \($0), the reference is \(c.expected.hex)" } ?? ""
+                return .corrupt("the copy \(p) holds \(size) bytes, \(want) were copied\(digest)")
+            }
+            guard let remote = digests[p] else { return .unreadable("the server's \(command) gave no checksum for \(p)") }
+            guard remote == c.expected.hex else {
+                return .corrupt("the server's \(command) printed \(remote) for \(p), the reference is \(c.expected.hex)")
+            }
+            return .verified(how: "hashed on the server by \(command)")
+        }
+    }
+
+    private func readBack(_ copy: CopyReference, _ expected: ExpectedDigest, _ depth: ProofDepth, _ sftp: SFTPClient)
+        throws(SSHError) -> CopyFinding {
+        let p = path(copy)
+        let attrs: SFTPClient.Attributes?
+        do throws(SSHError) { attrs = try sftp.stat(p) } catch {
+            if error.connectionLost { throw error }
+            return .unreadable(error.message)
+        }
+        guard let attrs else { return .missing("no copy at \(p)") }
+        guard attrs.isRegularFile else { return .corrupt("\(p) is not a regular file") }
+        if let want = copy.expectedSize, Int64(attrs.size) != want {
+            return .corrupt("the copy \(p) holds \(attrs.size) bytes, \(want) were copied")
+        }
+        if depth == .quick { return .present(how: "SFTP: exists with the size copied (\(attrs.size) bytes)") }
+        let file: SFTPFile
+        do throws(SSHError) { file = try sftp.openForReading(p) } catch {
+            if error.connectionLost { throw error }
+            return error.sftpStatus?.meansMissing == true ? .missing("no copy at \(p)") : .unreadable(error.message)
+        }
+        let digest = Digest(expected.algorithm)
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 20, alignment: 16)
+        defer { buffer.deallocate() }
+        var total: Int64 = 0
+        while true {
+            let n = try file.read(into: buffer)
+            if n == 0 { break }
+            digest.update(UnsafeRawBufferPointer(rebasing: buffer[0..<n]))
+            total += Int64(n)
+        }
+        try? file.close()
+        let actual = digest.finalizeHex()
+        if let want = copy.expectedSize, total != want {
+            return .corrupt("the bytes of \(p) read over SFTP stopped at \(total) of \(want)")
+        }
+        guard actual == expected.hex else {
+            return .corrupt("the copy \(p) read back over SFTP has \(expected.algorithm.rawValue) \(actual), the reference is \(expected.hex)")
+        }
+        return .verified(how: "read back over SFTP, \(expected.algorithm.rawValue) matches")
+    }
+}
