@@ -135,6 +135,20 @@ public final class StatusStore {
         }
     }
 
+    /// The OK_NO_CHECKSUM copies of run `id` that the catalog's checksum could not prove
+    /// (an algorithm dvbackup does not know, a malformed value): proven against the bytes
+    /// read only. `lasterror` says why; at most `limit`.
+    public func provenAgainstBytesOnly(ofRun id: Int64, limit: Int) throws(PostgresError) -> [FailedFile] {
+        let r = try db.query("""
+            SELECT \(FailedFile.columns)
+            FROM datafilestatus
+            WHERE status = 'OK_NO_CHECKSUM' AND lasterror IS NOT NULL AND lastrunid = $1::bigint
+            ORDER BY datasetidentifier, datafileid
+            LIMIT \(max(0, limit))
+            """, [String(id)])
+        return try FailedFile.rows(of: r)
+    }
+
     public func failedFiles(whereSQL: String, _ params: [String?], limit: Int, offset: Int = 0) throws(PostgresError) -> [FailedFile] {
         let r = try db.query("""
             SELECT \(FailedFile.columns)
