@@ -18,7 +18,7 @@ struct LongNameTests {
     @Test func aNameOf250BytesIsCopiedToALocalDirectory() throws {
         let s = try Sandbox(seed: 1541)
         let ds = try s.addDataset()
-        let f = try s.addFile(dataset: ds, size: 5000, storageIdentifier: "file://" + Self.longName(250))
+        let f = try s.addFile(dataset: ds, size: 5000, storageIdentifier: Self.longName(250))
         #expect(f.name.utf8.count == 250)
         let r = try s.dvbackup("run")
         #expect(r.code == 0, "\(r.stdout)\n\(r.stderr)")
@@ -54,7 +54,7 @@ struct LongNameTests {
         try TestSSH.requireServer()
         let s = try Sandbox(seed: 1543)
         let ds = try s.addDataset()
-        let f = try s.addFile(dataset: ds, size: 5000, storageIdentifier: "file://" + Self.longName(250))
+        let f = try s.addFile(dataset: ds, size: 5000, storageIdentifier: Self.longName(250))
         let dirs = try s.remoteDirectory(account: TestSSH.user, serverRoot: TestSSH.backupDir, localRoot: TestSSH.backupDir)
         // A temporary of the earlier form, left by a crash, whose name fits.
         let g = try s.addFile(dataset: ds, size: 900)
