@@ -32,16 +32,6 @@ public final class StatusStore {
         try db.query("SELECT pg_try_advisory_lock($1::bigint) AS locked", [String(Self.lockKey)]).bool(0, "locked") == true
     }
 
-    /// A description of the run that holds the lock, when the runs table knows it.
-    public func lockHolderDescription() -> String? {
-        guard let r = try? db.query("""
-            SELECT id, mode, to_char(started, 'YYYY-MM-DD HH24:MI:SS TZ') AS started, host, pid FROM dvbackup_run
-            WHERE state = $1 ORDER BY id DESC LIMIT 1
-            """, [RunState.running.rawValue]), r.rowCount == 1 else { return nil }
-        func value(_ name: String) -> String { ((try? r.string(0, name)) ?? nil) ?? "?" }
-        return "run \(value("id")) (\(value("mode"))), started \(value("started")) on host \(value("host")), pid \(value("pid"))"
-    }
-
     // MARK: statuses
 
     public func statuses(of ids: [Int64]) throws(PostgresError) -> [Int64: RecordedStatus] {
