@@ -25,9 +25,26 @@ import Testing
         ("SHA-1", .sha1), ("SHA-256", .sha256), ("SHA-512", .sha512), ("md5", .md5), ("sha-256", .sha256),
     ])
     func parsesAlgorithms(type: String, algorithm: ChecksumAlgorithm) throws {
-        let c = try #require(CatalogFile.sample(checksumType: type, checksumValue: "ABCdef0123").catalogChecksum)
+        let value = String(String(repeating: "ABCdef0123", count: 13).prefix(algorithm.hexLength))
+        let c = try #require(CatalogFile.sample(checksumType: type, checksumValue: value).catalogChecksum)
         #expect(c.algorithm == algorithm)
-        #expect(c.hex == "abcdef0123")
+        #expect(c.hex == value.lowercased())
+    }
+
+    /// Issue 15: a checksum the catalog has but dvbackup cannot use is told apart from none.
+    @Test func unusableChecksumsSayWhy() {
+        #expect(CatalogFile.sample(checksumType: "MD5", checksumValue: "").catalogChecksumState.problem == nil)
+        #expect(CatalogFile.sample(checksumType: "SHA3-256", checksumValue: String(repeating: "a", count: 64)).catalogChecksumState.problem
+                == "catalog algorithm SHA3-256 is not supported")
+        #expect(CatalogFile.sample(checksumType: "MD5", checksumValue: String(repeating: "a", count: 31)).catalogChecksumState.problem
+                == "the catalog's MD5 value 'aaaaaaaaaaaaaaaa…' is malformed: 31 hex digits, 32 expected")
+        #expect(CatalogFile.sample(checksumType: "SHA256", checksumValue: String(repeating: "0", count: 32)).catalogChecksum == nil)
+        let notHex = CatalogFile.sample(checksumType: "SHA1", checksumValue: "g" + String(repeating: "0", count: 39))
+        #expect(notHex.catalogChecksum == nil)
+        #expect(notHex.catalogChecksumState.problem?.contains("is malformed: not hexadecimal") == true)
+        // A control character in the value is not echoed.
+        let odd = CatalogFile.sample(checksumType: "MD5", checksumValue: "ab\ncd")
+        #expect(odd.catalogChecksumState.problem?.contains("\n") == false)
     }
 
     @Test func valueIsTrimmedAndLowercased() throws {

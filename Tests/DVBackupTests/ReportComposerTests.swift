@@ -113,4 +113,17 @@ import Testing
         #expect(Redaction.redact("login failed for s3cret-pw here", secrets: ["s3cret-pw", nil, "ab"]) == "login failed for *** here")
         #expect(Redaction.redact("ab stays", secrets: ["ab"]) == "ab stays", "too short to redact safely")
     }
+
+    /// Issue 15: copies the catalog's checksum could not prove are listed with the reason,
+    /// at most MaxFailureLines of them.
+    @Test func copiesProvenAgainstTheBytesReadOnlyAreListed() {
+        let c = ReportComposer(installation: "u", maxFailureLines: 2, configPath: "/etc/dvbackup/config.ini")
+        let files = (1...3).map { failed(.okNoChecksum, Int64($0), reason: "catalog algorithm SHA3-256 is not supported") }
+        let r = c.finished(summary(), exit: .success, bytesOnly: files, failures: pages([]))
+        #expect(r.text.contains("  OK_NO_CHECKSUM doi:10.5072/FK2/X1 datafile 1 file://f1: proven against the bytes read only: catalog algorithm SHA3-256 is not supported"))
+        #expect(r.text.contains("datafile 2 file://f2: proven against the bytes read only"))
+        #expect(!r.text.contains("datafile 3 "))
+        #expect(r.text.contains("--status OK_NO_CHECKSUM --all"))
+        #expect(!c.finished(summary(), exit: .success, failures: pages([])).text.contains("proven against the bytes read only"))
+    }
 }

@@ -26,14 +26,16 @@ struct AuditStart {
     func open(side: AuditSide, selection: AuditSelection, target: String, method: String) throws(Failure) -> Opened {
         func cannot(_ s: String, _ runId: Int64? = nil) -> Failure { .cannotStart(StartFailure(s, runId: runId)) }
         let backup: PostgresConnection
-        do { backup = try settings.database.connectBackup() } catch { throw cannot(error.description) }
+        // Named like a run's connections, so that a run or audit refused the lock names this one.
+        var info = settings.database.backup
+        info.applicationName = RunApplicationName(mode: side.rawValue, pid: Int64(getpid()), host: WallClock.hostname()).text
+        do { backup = try PostgresConnection(info, label: settings.database.backupLabel) } catch { throw cannot(error.description) }
         let status = StatusStore(connection: backup)
         let store = AuditStore(db: backup, side: side)
         let locked: Bool
         do { locked = try status.tryLock() } catch { throw cannot("cannot prepare the backup database: \(error)") }
         guard locked else {
-            let holder = status.lockHolderDescription().map { ": \($0)" } ?? ""
-            throw cannot("another dvbackup run or audit holds the lock on \(settings.database.backupLabel)\(holder); this \(side.rawValue) did not start")
+            throw cannot("another dvbackup run or audit holds the lock on \(settings.database.backupLabel): \(status.lockHolderDescription()); this \(side.rawValue) did not start")
         }
         do {
             for name in try Migrations.apply(backup) { logger.info("backup database upgraded: applied \(name)") }

@@ -56,13 +56,16 @@ public struct CatalogFile: Sendable, Equatable {
     /// Ingest scheduled or running: the bytes and the checksum are about to change.
     public var ingestInProgress: Bool { ingestStatus == "B" || ingestStatus == "C" }
 
+    /// What the catalog's checksum is good for, judged before the bytes are read.
+    public var catalogChecksumState: CatalogChecksumState {
+        CatalogChecksumState(type: checksumType, value: checksumValue)
+    }
+
     /// The checksum the copy is proven against, or `nil` when the catalog has none usable
-    /// ('', 'Unknown', 'unknown', NULL, or an algorithm we do not know).
+    /// ('', 'Unknown', 'unknown', NULL, an algorithm we do not know, or a malformed value).
     public var catalogChecksum: (algorithm: ChecksumAlgorithm, hex: String)? {
-        guard let value = checksumValue?.trimmingWhitespace(), !value.isEmpty,
-              value.lowercased() != "unknown",
-              let type = checksumType, let algorithm = ChecksumAlgorithm(catalogName: type) else { return nil }
-        return (algorithm, value.lowercased())
+        if case .usable(let algorithm, let hex) = catalogChecksumState { return (algorithm, hex) }
+        return nil
     }
 
     /// The size the bytes read must have, when the catalog knows it.

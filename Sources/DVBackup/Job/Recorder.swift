@@ -60,7 +60,9 @@ struct Recorder: Sendable {
 
     static func log(_ o: FileOutcome, _ logger: Logger) {
         let f = o.file
-        if o.status.isOK {
+        if let caveat = o.caveat {
+            logger.warning("\(o.status.rawValue) datafile \(f.id) \(f.datasetPID) \(f.storageIdentifier): \(caveat); the copy is proven against the bytes read only")
+        } else if o.status.isOK {
             logger.debug("\(o.status.rawValue) datafile \(f.id) \(f.datasetPID) \(f.storageIdentifier) \(o.bytes) bytes → \(o.location ?? "?"): \(o.detail)")
         } else {
             logger.error("\(o.status.rawValue) datafile \(f.id) \(f.datasetPID) \(f.storageIdentifier): \(o.detail)")

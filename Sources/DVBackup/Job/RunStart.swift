@@ -1,3 +1,4 @@
+import Foundation
 import Logging
 
 /// The opening every run shares (a backup now; an audit or a restore next): the backup
@@ -22,9 +23,15 @@ struct RunStart {
 
     /// Connects to the backup (`catalog: false`) or catalog database; failing, the run
     /// cannot start.
-    func connect(catalog: Bool = false) throws(StartFailure) -> PostgresConnection {
+    /// Each session carries the run's name (``RunApplicationName``), so that the session
+    /// holding the run lock says which run it is, even before the run's row is written.
+    func connect(catalog: Bool = false, modeName: String? = nil) throws(StartFailure) -> PostgresConnection {
+        var info = catalog ? settings.database.catalog : settings.database.backup
+        if let modeName {
+            info.applicationName = RunApplicationName(mode: modeName, pid: Int64(getpid()), host: WallClock.hostname()).text
+        }
         do {
-            return catalog ? try settings.database.connectCatalog() : try settings.database.connectBackup()
+            return try PostgresConnection(info, label: catalog ? settings.database.catalogLabel : settings.database.backupLabel)
         } catch {
             throw StartFailure(error.description)
         }
@@ -40,13 +47,12 @@ struct RunStart {
     /// `orphans`); `checkTarget: false` leaves checking the target to the caller (a restore
     /// only reads it, so a read-only backup must do).
     func open(modeName: String, target: any BackupTarget, checkTarget: Bool = true) throws(StartFailure) -> Started {
-        let backup = try connect()
+        let backup = try connect(modeName: modeName)
         let status = StatusStore(connection: backup)
         let locked: Bool
         do { locked = try status.tryLock() } catch { throw StartFailure("cannot prepare the backup database: \(error)") }
         guard locked else {
-            let holder = status.lockHolderDescription().map { ": \($0)" } ?? ""
-            throw StartFailure("another dvbackup run holds the lock on \(settings.database.backupLabel)\(holder); this run did not start")
+            throw StartFailure("another dvbackup run holds the lock on \(settings.database.backupLabel): \(status.lockHolderDescription()); this run did not start")
         }
         let applied: [String]
         do { applied = try Migrations.apply(backup) } catch { throw StartFailure("cannot prepare the backup database: \(error)") }
@@ -62,8 +68,8 @@ struct RunStart {
             throw StartFailure("cannot record the run in the backup database: \(error)")
         }
         do throws(StartFailure) {
-            let catalogDB = try connect(catalog: true)
-            let recorderDB = try connect()
+            let catalogDB = try connect(catalog: true, modeName: modeName)
+            let recorderDB = try connect(modeName: modeName)
             if checkTarget {
                 do { try target.checkUsable() } catch { throw StartFailure(error.message) }
             }

@@ -40,6 +40,11 @@ public struct ReportComposer {
         }
     }
 
+    /// One OK_NO_CHECKSUM copy whose catalog checksum could not be used, with the reason.
+    static func bytesOnlyLine(_ f: FailedFile) -> String {
+        "\(f.status) \(f.dataset) datafile \(f.datafileId.map(String.init) ?? "?") \(f.storageIdentifier): proven against the bytes read only: \(oneLine(f.reason))"
+    }
+
     static func exitMeaning(_ e: ExitStatus) -> String {
         switch e {
         case .success: "every planned file is OK"
@@ -81,7 +86,9 @@ public struct ReportComposer {
     /// The report of a run that went through. `failures` pages through the run's failed
     /// files, most serious first (`StatusStore.failures(ofRun:)`); `nil` when they cannot be
     /// read.
-    public func finished(_ s: RunSummary, exit: ExitStatus, finishedAt: Date = Date(),
+    /// `bytesOnly`: the run's OK_NO_CHECKSUM copies whose catalog checksum could not be used
+    /// (``StatusStore/provenAgainstBytesOnly(ofRun:limit:)``, up to `maxFailureLines + 1`).
+    public func finished(_ s: RunSummary, exit: ExitStatus, finishedAt: Date = Date(), bytesOnly: [FailedFile] = [],
                          failures: ((([FailedFile]) throws -> Void) throws -> Void)?) -> RunReport {
         var lines: [String] = []
         let rate = s.seconds > 0 ? Double(s.counts.bytes) / s.seconds : 0
@@ -107,6 +114,14 @@ public struct ReportComposer {
         } else if s.state == .interrupted {
             lines.append("")
             lines.append("The run was interrupted (SIGINT or SIGTERM); the next run carries on.")
+        }
+        if !bytesOnly.isEmpty {
+            lines.append("")
+            lines.append("Copied, but not checked against the catalog's checksum: it names an algorithm dvbackup does not support or is malformed, so whether these bytes are the ones deposited is not known (the copy holds the bytes read):")
+            for f in bytesOnly.prefix(maxFailureLines) { lines.append("  " + Self.bytesOnlyLine(f)) }
+            if bytesOnly.count > maxFailureLines {
+                lines.append("  … more: dvbackup status --config \(configPath) --status OK_NO_CHECKSUM --all")
+            }
         }
         var csv: [UInt8]? = nil
         let total = s.counts.failed

@@ -40,12 +40,18 @@ public struct RunReporter {
         case .notRun:
             return
         case .finished(let summary):
-            summary.render(into: output) { body in
+            var bytesOnly: [FailedFile] = []
+            if let status {
+                do { bytesOnly = try status.provenAgainstBytesOnly(ofRun: summary.runId, limit: settings.notifications.maxFailureLines + 1) } catch {
+                    logger.error("cannot list the copies proven against the bytes read only: \(error)")
+                }
+            }
+            summary.render(into: output, bytesOnly: bytesOnly) { body in
                 guard let listed = failures(summary.runId) else { throw unreadable! }
                 try listed(body)
             }
             output.flush()
-            report = composer.finished(summary, exit: exit, failures: failures(summary.runId))
+            report = composer.finished(summary, exit: exit, bytesOnly: bytesOnly, failures: failures(summary.runId))
         case .couldNotStart(let mode, let reason, let id):
             report = composer.couldNotStart(mode: mode, reason: reason, runId: id, exit: exit)
         }

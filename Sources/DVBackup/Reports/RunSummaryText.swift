@@ -8,7 +8,10 @@ extension RunSummary {
         return counts.failed > 0 ? "\(formatCount(counts.failed)) failed" : "all OK"
     }
 
-    public func render(into out: OutputWriter, failures: ((([FailedFile]) throws -> Void) throws -> Void)) {
+    /// `bytesOnly`: the run's OK_NO_CHECKSUM copies whose catalog checksum could not be used
+    /// (``StatusStore/provenAgainstBytesOnly(ofRun:limit:)``).
+    public func render(into out: OutputWriter, bytesOnly: [FailedFile] = [],
+                       failures: ((([FailedFile]) throws -> Void) throws -> Void)) {
         let rate = seconds > 0 ? Double(counts.bytes) / seconds : 0
         out.line("dvbackup \(mode.rawValue) run \(runId) \(state.rawValue) in \(formatDecimal(seconds, places: 1)) s: \(verdict)")
         out.line("  target                  \(target)")
@@ -25,6 +28,10 @@ extension RunSummary {
         out.line("  bytes copied            \(formatBytes(counts.bytes)) (\(formatCount(counts.bytes)) bytes)")
         out.line("  duration                \(formatDecimal(seconds, places: 1)) s")
         out.line("  rate                    \(formatBytes(Int64(rate)))/s")
+        if !bytesOnly.isEmpty {
+            out.line("Copied, but not checked against the catalog's checksum (it cannot be used):")
+            for f in bytesOnly { out.line("  " + ReportComposer.bytesOnlyLine(f)) }
+        }
         guard counts.failed > 0 else { return }
         out.line("Failed files (most serious first):")
         do {

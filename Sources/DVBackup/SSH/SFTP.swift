@@ -33,10 +33,10 @@ public final class SFTPClient {
         public var size: UInt64
     }
 
-    /// The free space and inodes of the file system holding `path` (OpenSSH's
-    /// statvfs@openssh.com); nil where the server does not offer it.
+    /// The free space and inodes of the file system holding `path`, and the longest name it
+    /// allows (OpenSSH's statvfs@openssh.com); nil where the server does not offer it.
     public func fileSystem(_ path: String) throws(SSHError)
-        -> (availableBytes: UInt64, totalBytes: UInt64, availableInodes: UInt64, totalInodes: UInt64)? {
+        -> (availableBytes: UInt64, totalBytes: UInt64, availableInodes: UInt64, totalInodes: UInt64, nameMax: UInt64)? {
         var st = LIBSSH2_SFTP_STATVFS()
         let rc = libssh2_sftp_statvfs(handle, path, path.utf8.count, &st)
         if rc != 0 {
@@ -46,7 +46,7 @@ public final class SFTPClient {
         }
         let unit = st.f_frsize > 0 ? st.f_frsize : st.f_bsize
         return (st.f_bavail.multipliedReportingOverflow(by: unit).partialValue,
-                st.f_blocks.multipliedReportingOverflow(by: unit).partialValue, st.f_favail, st.f_files)
+                st.f_blocks.multipliedReportingOverflow(by: unit).partialValue, st.f_favail, st.f_files, st.f_namemax)
     }
 
     /// `stat`; `nil` when the path does not exist.

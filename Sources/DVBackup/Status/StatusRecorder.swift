@@ -52,11 +52,13 @@ public final class StatusRecorder {
         if pending == 0 { try db.execute("BEGIN") }
         let f = o.file
         // A failed attempt keeps the catalog checksum of the copy that exists (if any); a
-        // success records the one it was proven against.
+        // success records the one it was proven against. `lasterror` holds a failure's
+        // reason, or why an OK_NO_CHECKSUM copy could not be checked against the catalog's
+        // checksum (reports list those).
         try db.query(Self.upsert, [
             String(f.id), f.datasetIdentifierColumn, f.datasetPID, f.storageIdentifier, o.status.rawValue,
             f.createdate, method, f.checksumType, f.checksumValue, o.provenChecksum,
-            o.status.isOK ? String(o.bytes) : nil, o.location, o.status.isOK ? nil : o.detail, String(runId),
+            o.status.isOK ? String(o.bytes) : nil, o.location, o.status.isOK ? o.caveat : o.detail, String(runId),
             o.status.isOK ? o.detail : nil,
         ])
         pending += 1

@@ -32,16 +32,6 @@ public final class StatusStore {
         try db.query("SELECT pg_try_advisory_lock($1::bigint) AS locked", [String(Self.lockKey)]).bool(0, "locked") == true
     }
 
-    /// A description of the run that holds the lock, when the runs table knows it.
-    public func lockHolderDescription() -> String? {
-        guard let r = try? db.query("""
-            SELECT id, mode, to_char(started, 'YYYY-MM-DD HH24:MI:SS TZ') AS started, host, pid FROM dvbackup_run
-            WHERE state = $1 ORDER BY id DESC LIMIT 1
-            """, [RunState.running.rawValue]), r.rowCount == 1 else { return nil }
-        func value(_ name: String) -> String { ((try? r.string(0, name)) ?? nil) ?? "?" }
-        return "run \(value("id")) (\(value("mode"))), started \(value("started")) on host \(value("host")), pid \(value("pid"))"
-    }
-
     // MARK: statuses
 
     public func statuses(of ids: [Int64]) throws(PostgresError) -> [Int64: RecordedStatus] {
@@ -134,6 +124,20 @@ public final class StatusStore {
             offset += page.count
             if page.count < 1000 { break }
         }
+    }
+
+    /// The OK_NO_CHECKSUM copies of run `id` that the catalog's checksum could not prove
+    /// (an algorithm dvbackup does not know, a malformed value): proven against the bytes
+    /// read only. `lasterror` says why; at most `limit`.
+    public func provenAgainstBytesOnly(ofRun id: Int64, limit: Int) throws(PostgresError) -> [FailedFile] {
+        let r = try db.query("""
+            SELECT \(FailedFile.columns)
+            FROM datafilestatus
+            WHERE status = 'OK_NO_CHECKSUM' AND lasterror IS NOT NULL AND lastrunid = $1::bigint
+            ORDER BY datasetidentifier, datafileid
+            LIMIT \(max(0, limit))
+            """, [String(id)])
+        return try FailedFile.rows(of: r)
     }
 
     public func failedFiles(whereSQL: String, _ params: [String?], limit: Int, offset: Int = 0) throws(PostgresError) -> [FailedFile] {

@@ -11,9 +11,18 @@ public enum StopSignal {
 
     public static func request() { flag.store(true, ordering: .relaxed) }
 
+    /// Installs the handlers and unblocks both signals on the calling thread (call it on the
+    /// main thread before the workers start: they inherit its mask). A parent may have
+    /// started dvbackup with them blocked (a program that spawns it from a thread that blocks
+    /// signals): the signals would then stay pending and a run would never stop.
     public static func install() {
         signal(SIGINT) { _ in StopSignal.flag.store(true, ordering: .relaxed) }
         signal(SIGTERM) { _ in StopSignal.flag.store(true, ordering: .relaxed) }
+        var set = sigset_t()
+        sigemptyset(&set)
+        sigaddset(&set, SIGINT)
+        sigaddset(&set, SIGTERM)
+        pthread_sigmask(SIG_UNBLOCK, &set, nil)
     }
 
     /// Sleeps `seconds`, waking every 20 ms to look for a stop. Returns false, at once, when

@@ -14,6 +14,10 @@ public struct FileOutcome: Sendable {
     public let seconds: Double
     /// The failure came from a lost connection to the target: worth another try.
     public let connectionLost: Bool
+
+    /// Why an OK_NO_CHECKSUM copy was proven against the bytes read only although the
+    /// catalog has a checksum (an algorithm dvbackup does not know, a malformed value).
+    public var caveat: String? { status == .okNoChecksum ? file.catalogChecksumState.problem : nil }
 }
 
 /// Copies files in two steps. `send` reads a file once from its store, hashing it while
@@ -153,7 +157,8 @@ public struct Transfer: Sendable {
                 let f = s.file
                 let detail = s.hasCatalogChecksum
                     ? "copy \(proof)"
-                    : "no usable checksum in the catalog (type '\(f.checksumType ?? "")', value '\(f.checksumValue ?? "")'); copy \(proof)"
+                    : f.catalogChecksumState.problem.map { "\($0); copy \(proof) against the bytes read only" }
+                        ?? "no usable checksum in the catalog (type '\(f.checksumType ?? "")', value '\(f.checksumValue ?? "")'); copy \(proof)"
                 return FileOutcome(file: f, status: s.hasCatalogChecksum ? .ok : .okNoChecksum, detail: detail,
                                    bytes: s.copy.bytes, location: s.location,
                                    provenChecksum: "\(s.copy.algorithm.rawValue):\(s.copy.expectedHex)",

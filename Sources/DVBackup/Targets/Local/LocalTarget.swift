@@ -2,7 +2,7 @@ import Foundation
 
 /// A backup directory on a local disk or an NFS mount (StorageType `local`).
 ///
-/// Each copy is written to `.<name>.dvbackup-partial` in its final directory, fsynced,
+/// Each copy is written to `.<datafile id>.dvbackup-partial` in its final directory, fsynced,
 /// dropped from the page cache and read back to be hashed, and only then renamed over
 /// `<name>`; the directory is fsynced after the rename. A crash leaves at most a partial
 /// file under the hidden temporary name, which the next copy of the same file overwrites.
@@ -16,12 +16,10 @@ public struct LocalTarget: BackupTarget {
     }
 
     public func checkUsable() throws(TargetUnavailable) {
-        var st = stat()
-        guard stat(root, &st) == 0 else {
-            throw TargetUnavailable("backup directory \(root) is not usable: \(errorText(errno)) (dvbackup does not create it: if it is a mount point, is the file system mounted?)")
-        }
-        guard (st.st_mode & S_IFMT) == S_IFDIR else {
-            throw TargetUnavailable("backup directory \(root) is not a directory")
+        switch Self.directoryError(root) {
+        case 0: break
+        case ENOTDIR: throw TargetUnavailable("backup directory \(root) is not a directory")
+        case let e: throw TargetUnavailable("backup directory \(root) is not usable: \(errorText(e)) (dvbackup does not create it: if it is a mount point, is the file system mounted?)")
         }
         let probe = root + "/.dvbackup-probe-\(getpid())"
         let fd = open(probe, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
@@ -30,6 +28,16 @@ public struct LocalTarget: BackupTarget {
         }
         close(fd)
         unlink(probe)
+    }
+
+    /// 0 when `path` is a directory (symbolic links followed), else the errno that says why
+    /// not (ENOTDIR: something else is there). Opened rather than stat'ed: `struct stat` is
+    /// ambiguous to the compiler beside libssh2's headers.
+    static func directoryError(_ path: String) -> Int32 {
+        let fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        guard fd >= 0 else { return errno }
+        close(fd)
+        return 0
     }
 
     public func makeSession() throws(TargetUnavailable) -> any TargetSession {
@@ -46,9 +54,19 @@ final class LocalSession: TargetSession {
     init(root: String) { self.root = root }
 
     func beginUpload(relativePath: String) throws(FileFailure) -> any TargetUpload {
-        let path = try PartialCopyPath(root: root, relativePath: relativePath)
+        try begin(PartialCopyPath(root: root, relativePath: relativePath))
+    }
+
+    func beginUpload(_ description: UploadDescription) throws(FileFailure) -> any TargetUpload {
+        try begin(PartialCopyPath(root: root, relativePath: description.relativePath, datafileId: description.datafileId))
+    }
+
+    private func begin(_ path: PartialCopyPath) throws(FileFailure) -> any TargetUpload {
         try ensureDirectory(path)
-        return try LocalUpload(path)
+        let upload = try LocalUpload(path)
+        // A partial copy of this file an earlier version left under its old temporary name.
+        if let legacy = path.legacyTemporaryPath { unlink(legacy) }
+        return upload
     }
 
     private func ensureDirectory(_ copy: PartialCopyPath) throws(FileFailure) {
@@ -60,8 +78,7 @@ final class LocalSession: TargetSession {
             if knownDirectories.contains(path) { continue }
             if mkdir(path, 0o755) != 0 {
                 let e = errno
-                var st = stat()
-                guard e == EEXIST, stat(path, &st) == 0, (st.st_mode & S_IFMT) == S_IFDIR else {
+                guard e == EEXIST, LocalTarget.directoryError(path) == 0 else {
                     throw FileFailure(.failWrite, "cannot create directory \(path): \(errorText(e == EEXIST ? ENOTDIR : e))")
                 }
             }

@@ -85,7 +85,14 @@ final class SFTPTargetSession: TargetSession {
     // MARK: uploads
 
     func beginUpload(relativePath: String) throws(FileFailure) -> any TargetUpload {
-        let path = try PartialCopyPath(root: target.root, relativePath: relativePath)
+        try begin(PartialCopyPath(root: target.root, relativePath: relativePath))
+    }
+
+    func beginUpload(_ description: UploadDescription) throws(FileFailure) -> any TargetUpload {
+        try begin(PartialCopyPath(root: target.root, relativePath: description.relativePath, datafileId: description.datafileId))
+    }
+
+    private func begin(_ path: PartialCopyPath) throws(FileFailure) -> any TargetUpload {
         let sftp = try client()
         do throws(SSHError) {
             var directory = target.root
@@ -98,9 +105,10 @@ final class SFTPTargetSession: TargetSession {
             let file = try sftp.openForWriting(path.temporaryPath)
             let upload = SFTPUpload(session: self, file: file, finalPath: path.finalPath, temporaryPath: path.temporaryPath)
             uploads[ObjectIdentifier(upload)] = upload
+            removeLegacyTemporary(path, sftp)
             return upload
         } catch {
-            throw failure(.failWrite, error)
+            throw diagnoseName(failure(.failWrite, error), path)
         }
     }
 

@@ -5,7 +5,7 @@ import Synchronization
 /// A backup directory on an SFTP server (StorageType `ssh`), through libssh2.
 ///
 /// Layout as the original script wrote it: `<BackupDirectory>/<authority>/<identifier>/<name>`.
-/// Each copy is written to `.<name>.dvbackup-partial` beside its final name, flushed
+/// Each copy is written to `.<datafile id>.dvbackup-partial` beside its final name, flushed
 /// (fsync@openssh.com), proven, and only then renamed over the final name.
 public final class SFTPTarget: BackupTarget, Sendable {
     public let connection: SSHConnectionConfig

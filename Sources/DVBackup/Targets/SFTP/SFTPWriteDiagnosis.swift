@@ -6,8 +6,12 @@ extension SFTPUpload: DiagnosingUpload {
     /// "Failure" then: after a refusal that could mean that (SFTP status failure, no space,
     /// quota), the file system holding the copy is asked how much room is left
     /// (statvfs@openssh.com, on the connection already open) while the partial copy still
-    /// takes its space.
+    /// takes its space. A "bad message" (what OpenSSH's sftp-server answers for ENAMETOOLONG)
+    /// is checked against the longest name the server's file system allows.
     func diagnose(_ failure: FileFailure) -> FileFailure {
+        if let named = session.diagnoseName(failure, finalPath: finalPath, temporaryPath: temporaryPath) {
+            return named
+        }
         guard failure.status == .failWrite, !failure.connectionLost,
               Self.refusalsForRoom.contains(where: { failure.reason.contains($0) }),
               let sftp = session.openClient,
@@ -28,4 +32,43 @@ extension SFTPUpload: DiagnosingUpload {
 
     /// Free space below this, after a refused write, is reported as a full disk.
     static let nearlyFull: UInt64 = 16 << 20
+}
+
+/// Names the server's file system cannot hold.
+extension SFTPTargetSession {
+    /// OpenSSH's sftp-server answers ENAMETOOLONG with SSH_FX_BAD_MESSAGE ("bad message").
+    /// After such an answer, the names of the copy's path below the root are compared with
+    /// the longest name the server's file system allows (statvfs@openssh.com f_namemax, asked
+    /// of the backup directory); a name longer than that makes the failure say so.
+    func diagnoseName(_ failure: FileFailure, _ path: PartialCopyPath) -> FileFailure {
+        diagnoseName(failure, names: path.directoriesBelowRoot + [Substring(path.name), Self.lastName(path.temporaryPath)]) ?? failure
+    }
+
+    /// The same after a copy was begun: its final and temporary names.
+    func diagnoseName(_ failure: FileFailure, finalPath: String, temporaryPath: String) -> FileFailure? {
+        let below = finalPath.hasPrefix(target.root + "/") ? finalPath.dropFirst(target.root.count + 1) : Substring(finalPath)
+        return diagnoseName(failure, names: below.split(separator: "/") + [Self.lastName(temporaryPath)])
+    }
+
+    private func diagnoseName(_ failure: FileFailure, names: [Substring]) -> FileFailure? {
+        guard failure.status == .failWrite, !failure.connectionLost,
+              failure.reason.contains(SFTPStatus.badMessage.description),
+              let longest = names.max(by: { $0.utf8.count < $1.utf8.count }),
+              let sftp = openClient,
+              let fs = try? sftp.fileSystem(target.root), fs.nameMax > 0,
+              longest.utf8.count > fs.nameMax else { return nil }
+        let problem = "name too long: \(longest.utf8.count) bytes, the server's file system allows \(fs.nameMax)"
+        let shown = longest.count > 40 ? String(longest.prefix(40)) + "…" : String(longest)
+        return FileFailure(.failWrite, failure.reason.replacingOccurrences(of: SFTPStatus.badMessage.description, with: problem)
+                           + " ('\(shown)')", connectionLost: false)
+    }
+
+    private static func lastName(_ path: String) -> Substring { path.split(separator: "/").last ?? "" }
+
+    /// Removes the temporary an earlier version may have left for this copy under its old
+    /// name (`.<name>.dvbackup-partial`); one round trip, its answer does not matter.
+    func removeLegacyTemporary(_ path: PartialCopyPath, _ sftp: SFTPClient) {
+        guard let legacy = path.legacyTemporaryPath else { return }
+        try? sftp.remove(legacy)
+    }
 }
