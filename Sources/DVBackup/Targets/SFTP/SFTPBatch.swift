@@ -1,0 +1,110 @@
+/// Small copies in batches: a copy the catalog says is at most `smallCopyLimit` bytes is
+/// kept in memory while it is sent (at most a batch of them per connection), and the whole
+/// batch then goes to the server with pipelined requests on dvbackup's own SFTP channel
+/// (`SFTPExtensionChannel`): the directories, one round trip per depth; every OPEN; every
+/// WRITE and CLOSE; then the proof (one remote command, or pipelined read-backs) and the
+/// publishing renames, each one round trip for the batch rather than one per file. At a
+/// network's round-trip time, small files no longer wait on each other.
+extension SFTPTargetSession {
+    /// Copies up to this size are kept in memory until their batch is settled
+    /// (`SFTPTarget.batchSize` of them: 4 MiB per connection at most).
+    static let smallCopyLimit = 64 << 10
+
+    /// Writes the copies kept in memory to their temporary names: the directories they need,
+    /// then every OPEN, then every WRITE (and fsync, with `sync`) and CLOSE. Where the
+    /// connection has no channel of dvbackup's own, each goes through libssh2 instead.
+    func writeKept(_ uploads: [SFTPUpload], sync: Bool) -> [Result<Void, FileFailure>] {
+        guard !uploads.isEmpty else { return [] }
+        let channel: SFTPExtensionChannel
+        do throws(FileFailure) {
+            guard let c = try pipelineChannel() else {
+                return uploads.map { upload in Result { () throws(FileFailure) in try upload.finishWriting(sync: sync) } }
+            }
+            channel = c
+        } catch {
+            return uploads.map { _ in .failure(error) }
+        }
+        var results: [Result<Void, FileFailure>?] = Array(repeating: nil, count: uploads.count)
+        do throws(SSHError) {
+            var needed: [String] = []
+            for directory in uploads.flatMap(\.directories) where !target.directories.contains(directory) && !needed.contains(directory) {
+                needed.append(directory)
+            }
+            let refused = try channel.makeDirectories(needed)
+            for directory in needed where refused[directory] == nil { target.directories.insert(directory) }
+            var toOpen: [Int] = []
+            for (i, upload) in uploads.enumerated() {
+                if let missing = upload.directories.first(where: { refused[$0] != nil }) {
+                    results[i] = .failure(FileFailure(.failWrite, "cannot create directory \(missing): \(refused[missing]!)"))
+                } else {
+                    toOpen.append(i)
+                }
+            }
+            var opened: [(index: Int, handle: [UInt8])] = []
+            for (i, handle) in zip(toOpen, try channel.open(toOpen.map { uploads[$0].temporaryPath }, [.write, .create, .truncate])) {
+                switch handle {
+                case .success(let h): opened.append((i, h))
+                case .failure(let refusal): results[i] = .failure(FileFailure(.failWrite, "cannot create \(uploads[i].temporaryPath): \(refusal)"))
+                }
+            }
+            let files = opened.map { (handle: $0.handle, bytes: uploads[$0.index].takeBuffer(), sync: sync) }
+            for (item, refusal) in zip(opened, try channel.writeAndClose(files)) {
+                results[item.index] = refusal.map { .failure(FileFailure(.failWrite, "cannot write \(uploads[item.index].temporaryPath): \($0)")) } ?? .success(())
+            }
+        } catch {
+            let lost = failure(.failWrite, error)
+            return results.map { $0.flatMap { r in (try? r.get()) == nil ? r : nil } ?? .failure(lost) }
+        }
+        return results.map { $0 ?? .failure(FileFailure(.failWrite, "the copy was not written")) }
+    }
+
+    /// Reads the copies written from memory back over dvbackup's channel (every OPEN, then
+    /// every READ and CLOSE) and hashes them here; nil where there is no such channel.
+    func readBackKept(_ items: [(upload: SFTPUpload, algorithm: ChecksumAlgorithm, expected: String)]) -> [Result<String, FileFailure>]? {
+        guard !items.isEmpty else { return [] }
+        let channel: SFTPExtensionChannel
+        do throws(FileFailure) {
+            guard let c = try pipelineChannel() else { return nil }
+            channel = c
+        } catch {
+            return items.map { _ in .failure(error) }
+        }
+        var results: [Result<String, FileFailure>?] = Array(repeating: nil, count: items.count)
+        do throws(SSHError) {
+            var opened: [(index: Int, handle: [UInt8])] = []
+            for (i, handle) in try channel.open(items.map(\.upload.temporaryPath), .read).enumerated() {
+                switch handle {
+                case .success(let h): opened.append((i, h))
+                case .failure(let refusal): results[i] = .failure(FileFailure(.failVerify, "cannot open \(items[i].upload.temporaryPath) to read it back: \(refusal)"))
+                }
+            }
+            let reads = try channel.readAndClose(opened.map { (handle: $0.handle, size: items[$0.index].upload.batchedSize ?? 0) })
+            for (item, read) in zip(opened, reads) {
+                let (upload, algorithm, expected) = items[item.index]
+                switch read {
+                case .failure(let refusal):
+                    results[item.index] = .failure(FileFailure(.failVerify, "cannot read \(upload.temporaryPath) back: \(refusal)"))
+                case .success(let bytes):
+                    let actual = Digest.hex(algorithm, of: bytes)
+                    results[item.index] = actual == expected
+                        ? .success("read back over SFTP, \(algorithm.rawValue) matches")
+                        : .failure(FileFailure(.failVerify, "the copy \(upload.temporaryPath) read back has \(algorithm.rawValue) \(actual), the bytes sent had \(expected); the copy was not published"))
+                }
+            }
+        } catch {
+            let lost = failure(.failVerify, error)
+            return results.map { $0 ?? .failure(lost) }
+        }
+        return results.map { $0 ?? .failure(FileFailure(.failVerify, "the copy was not read back")) }
+    }
+
+    /// Removes the temporary copies that failed copies left on the server, all at once, while
+    /// the connection is up (else `abort` removes them, one by one). Best effort: a copy left
+    /// behind is overwritten when the file is copied again.
+    func removeLeftovers(_ uploads: [SFTPUpload]) {
+        let left = uploads.filter { $0.onServer && !$0.published }
+        guard !left.isEmpty, let channel = openChannel else { return }
+        guard (try? channel.remove(left.map(\.temporaryPath))) != nil else { return }
+        for upload in left { upload.onServer = false }
+    }
+}
