@@ -13,6 +13,40 @@ extension SFTPExtensionChannel {
     /// (draft-ietf-secsh-filexfer-02: packets of at least 34,000 bytes).
     static let batchPiece = 32 << 10
 
+    /// Writes small files whole to their paths: the directories they need (`directories`
+    /// of each, outermost first; those already made are left out by the caller), then every
+    /// OPEN, then every WRITE (and fsync, with `sync`) and CLOSE: one round trip per
+    /// directory depth, and two. Returns each file's refusal (nil: written and closed) and
+    /// the directories that now exist.
+    func createFiles(_ files: [(path: String, directories: [String], bytes: [UInt8])],
+                     sync: Bool) throws(SSHError) -> (refusals: [String?], directories: [String]) {
+        var needed: [String] = []
+        var seen = Set<String>()
+        for directory in files.flatMap(\.directories) where seen.insert(directory).inserted { needed.append(directory) }
+        let refused = try makeDirectories(needed)
+        var refusals: [String?] = Array(repeating: nil, count: files.count)
+        var toOpen: [Int] = []
+        for (i, file) in files.enumerated() {
+            if let missing = file.directories.first(where: { refused[$0] != nil }) {
+                refusals[i] = "cannot create directory \(missing): \(refused[missing]!)"
+            } else {
+                toOpen.append(i)
+            }
+        }
+        var opened: [(index: Int, handle: [UInt8])] = []
+        for (i, handle) in zip(toOpen, try open(toOpen.map { files[$0].path }, [.write, .create, .truncate])) {
+            switch handle {
+            case .success(let h): opened.append((i, h))
+            case .failure(let refusal): refusals[i] = "cannot create \(files[i].path): \(refusal)"
+            }
+        }
+        let written = try writeAndClose(opened.map { (handle: $0.handle, bytes: files[$0.index].bytes, sync: sync) })
+        for (item, refusal) in zip(opened, written) {
+            refusals[item.index] = refusal.map { "cannot write \(files[item.index].path): \($0)" }
+        }
+        return (refusals, needed.filter { refused[$0] == nil })
+    }
+
     /// Creates `directories` (each path's parent either exists or comes earlier in the
     /// list), one round trip per depth; an existing directory is fine (OpenSSH answers
     /// MKDIR on one with a bare failure: a STAT of those, in one more round trip, tells).

@@ -10,9 +10,9 @@ extension SFTPTargetSession {
     /// (`SFTPTarget.batchSize` of them: 4 MiB per connection at most).
     static let smallCopyLimit = 64 << 10
 
-    /// Writes the copies kept in memory to their temporary names: the directories they need,
-    /// then every OPEN, then every WRITE (and fsync, with `sync`) and CLOSE. Where the
-    /// connection has no channel of dvbackup's own, each goes through libssh2 instead.
+    /// Writes the copies kept in memory to their temporary names, all at once
+    /// (`SFTPExtensionChannel.createFiles`). Where the connection has no channel of
+    /// dvbackup's own, each goes through libssh2 instead.
     func writeKept(_ uploads: [SFTPUpload], sync: Bool) -> [Result<Void, FileFailure>] {
         guard !uploads.isEmpty else { return [] }
         let channel: SFTPExtensionChannel
@@ -24,38 +24,18 @@ extension SFTPTargetSession {
         } catch {
             return uploads.map { _ in .failure(error) }
         }
-        var results: [Result<Void, FileFailure>?] = Array(repeating: nil, count: uploads.count)
+        let files = uploads.map { upload in
+            (path: upload.temporaryPath, directories: upload.directories.filter { !target.directories.contains($0) },
+             bytes: upload.takeBuffer())
+        }
         do throws(SSHError) {
-            var needed: [String] = []
-            for directory in uploads.flatMap(\.directories) where !target.directories.contains(directory) && !needed.contains(directory) {
-                needed.append(directory)
-            }
-            let refused = try channel.makeDirectories(needed)
-            for directory in needed where refused[directory] == nil { target.directories.insert(directory) }
-            var toOpen: [Int] = []
-            for (i, upload) in uploads.enumerated() {
-                if let missing = upload.directories.first(where: { refused[$0] != nil }) {
-                    results[i] = .failure(FileFailure(.failWrite, "cannot create directory \(missing): \(refused[missing]!)"))
-                } else {
-                    toOpen.append(i)
-                }
-            }
-            var opened: [(index: Int, handle: [UInt8])] = []
-            for (i, handle) in zip(toOpen, try channel.open(toOpen.map { uploads[$0].temporaryPath }, [.write, .create, .truncate])) {
-                switch handle {
-                case .success(let h): opened.append((i, h))
-                case .failure(let refusal): results[i] = .failure(FileFailure(.failWrite, "cannot create \(uploads[i].temporaryPath): \(refusal)"))
-                }
-            }
-            let files = opened.map { (handle: $0.handle, bytes: uploads[$0.index].takeBuffer(), sync: sync) }
-            for (item, refusal) in zip(opened, try channel.writeAndClose(files)) {
-                results[item.index] = refusal.map { .failure(FileFailure(.failWrite, "cannot write \(uploads[item.index].temporaryPath): \($0)")) } ?? .success(())
-            }
+            let (refusals, made) = try channel.createFiles(files, sync: sync)
+            for directory in made { target.directories.insert(directory) }
+            return refusals.map { refusal in refusal.map { .failure(FileFailure(.failWrite, $0)) } ?? .success(()) }
         } catch {
             let lost = failure(.failWrite, error)
-            return results.map { $0.flatMap { r in (try? r.get()) == nil ? r : nil } ?? .failure(lost) }
+            return uploads.map { _ in .failure(lost) }
         }
-        return results.map { $0 ?? .failure(FileFailure(.failWrite, "the copy was not written")) }
     }
 
     /// Reads the copies written from memory back over dvbackup's channel (every OPEN, then
