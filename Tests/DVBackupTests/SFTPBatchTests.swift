@@ -25,7 +25,8 @@ struct SFTPBatchTests {
             let server = FakeSFTPServer(directories: ["/b"])
             let channel = try SFTPExtensionChannel(transport: server)
             let files = batch(count)
-            let (refusals, made) = try channel.createFiles(files, sync: false)
+            let (refusals, created, made) = try channel.createFiles(files, sync: false)
+            #expect(created.allSatisfy { $0 })
             #expect(refusals.allSatisfy { $0 == nil }, "\(refusals)")
             #expect(made == ["/b/10.5072", "/b/10.5072/FK2", "/b/10.5072/FK2/A"])
             for f in files { #expect(server.files[f.path] == f.bytes, "\(f.path) holds its bytes") }
@@ -41,7 +42,7 @@ struct SFTPBatchTests {
         let server = FakeSFTPServer(directories: ["/b", "/b/d"])
         let channel = try SFTPExtensionChannel(transport: server)
         let bytes = (0..<(64 << 10)).map { UInt8(truncatingIfNeeded: $0 / 7) }
-        let (refusals, _) = try channel.createFiles([(path: "/b/d/.x", directories: [], bytes: bytes)], sync: true)
+        let (refusals, _, _) = try channel.createFiles([(path: "/b/d/.x", directories: [], bytes: bytes)], sync: true)
         #expect(refusals == [nil])
         #expect(server.files["/b/d/.x"] == bytes)
         #expect(server.requests.filter { $0 == .write }.count == 2, "two WRITEs of 32 KiB")
@@ -54,8 +55,9 @@ struct SFTPBatchTests {
         let channel = try SFTPExtensionChannel(transport: server)
         let files = batch(5)
         server.refusals[files[2].path] = (.permissionDenied, "Permission denied")
-        let (refusals, _) = try channel.createFiles(files, sync: false)
+        let (refusals, created, _) = try channel.createFiles(files, sync: false)
         #expect(refusals[2] == "cannot create \(files[2].path): permission denied")
+        #expect(created == [true, true, false, true, true])
         for i in [0, 1, 3, 4] {
             #expect(refusals[i] == nil)
             #expect(server.files[files[i].path] == files[i].bytes)
@@ -72,7 +74,7 @@ struct SFTPBatchTests {
         let good = batch(2, in: "/b/10.5072/FK2/A")
         let bad = batch(2, in: "/b/10.5072/FK2/LOCKED")
         server.refusals["/b/10.5072/FK2/LOCKED"] = (.permissionDenied, "Permission denied")
-        let (refusals, made) = try channel.createFiles(good + bad, sync: false)
+        let (refusals, _, made) = try channel.createFiles(good + bad, sync: false)
         #expect(refusals[0] == nil && refusals[1] == nil)
         #expect(refusals[2] == "cannot create directory /b/10.5072/FK2/LOCKED: permission denied")
         #expect(refusals[3] == refusals[2])
@@ -96,7 +98,7 @@ struct SFTPBatchTests {
         let channel = try SFTPExtensionChannel(transport: server)
         let files = batch(6)
         server.refusals[files[4].path] = (.noSpaceOnFilesystem, "")
-        let (refusals, _) = try channel.createFiles(files, sync: false)
+        let (refusals, _, _) = try channel.createFiles(files, sync: false)
         #expect(refusals[4] == "cannot create \(files[4].path): no space left on the file system")
         for i in [0, 1, 2, 3, 5] { #expect(server.files[files[i].path] == files[i].bytes, "file \(i)") }
         // Read back, the answers reversed as well: each file gets its own bytes, in order.

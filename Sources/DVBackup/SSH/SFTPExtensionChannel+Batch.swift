@@ -16,10 +16,11 @@ extension SFTPExtensionChannel {
     /// Writes small files whole to their paths: the directories they need (`directories`
     /// of each, outermost first; those already made are left out by the caller), then every
     /// OPEN, then every WRITE (and fsync, with `sync`) and CLOSE: one round trip per
-    /// directory depth, and two. Returns each file's refusal (nil: written and closed) and
-    /// the directories that now exist.
+    /// directory depth, and two. Returns each file's refusal (nil: written and closed),
+    /// whether it was created (even if a write then failed), and the directories that now
+    /// exist.
     func createFiles(_ files: [(path: String, directories: [String], bytes: [UInt8])],
-                     sync: Bool) throws(SSHError) -> (refusals: [String?], directories: [String]) {
+                     sync: Bool) throws(SSHError) -> (refusals: [String?], created: [Bool], directories: [String]) {
         var needed: [String] = []
         var seen = Set<String>()
         for directory in files.flatMap(\.directories) where seen.insert(directory).inserted { needed.append(directory) }
@@ -44,7 +45,9 @@ extension SFTPExtensionChannel {
         for (item, refusal) in zip(opened, written) {
             refusals[item.index] = refusal.map { "cannot write \(files[item.index].path): \($0)" }
         }
-        return (refusals, needed.filter { refused[$0] == nil })
+        var created = Array(repeating: false, count: files.count)
+        for item in opened { created[item.index] = true }
+        return (refusals, created, needed.filter { refused[$0] == nil })
     }
 
     /// Creates `directories` (each path's parent either exists or comes earlier in the

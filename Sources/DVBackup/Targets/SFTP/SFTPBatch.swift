@@ -29,8 +29,9 @@ extension SFTPTargetSession {
              bytes: upload.takeBuffer())
         }
         do throws(SSHError) {
-            let (refusals, made) = try channel.createFiles(files, sync: sync)
+            let (refusals, created, made) = try channel.createFiles(files, sync: sync)
             for directory in made { target.directories.insert(directory) }
+            for (upload, onServer) in zip(uploads, created) { upload.onServer = onServer }
             return refusals.map { refusal in refusal.map { .failure(FileFailure(.failWrite, $0)) } ?? .success(()) }
         } catch {
             let lost = failure(.failWrite, error)
