@@ -92,6 +92,19 @@ struct SFTPBatchTests {
         #expect(channel.roundTrips == 4, "three depths, then one STAT of the refused ones")
     }
 
+    @Test func aTreeCopiedToBeforeCostsOneRoundTrip() throws {
+        let server = FakeSFTPServer(directories: ["/b", "/b/10.5072", "/b/10.5072/FK2", "/b/10.5072/FK2/A", "/b/10.5072/FK2/B"])
+        let channel = try SFTPExtensionChannel(transport: server)
+        let made = try channel.makeDirectories(["/b/10.5072", "/b/10.5072/FK2", "/b/10.5072/FK2/A", "/b/10.5072/FK2/B"])
+        #expect(made.isEmpty)
+        #expect(channel.roundTrips == 1, "the outermost MKDIR and a STAT of the deepest directories")
+        #expect(server.requests.filter { $0 == .mkdir }.count == 1, "only the outermost MKDIR")
+        // One directory new beside an existing one: only the new one is made below.
+        let more = try channel.makeDirectories(["/b/10.5072", "/b/10.5072/FK2", "/b/10.5072/FK2/C"])
+        #expect(more.isEmpty)
+        #expect(server.directories.contains("/b/10.5072/FK2/C"))
+    }
+
     @Test func answersOutOfOrderGoToTheirOwnFiles() throws {
         let server = FakeSFTPServer(directories: ["/b"])
         server.reverseAnswers = true

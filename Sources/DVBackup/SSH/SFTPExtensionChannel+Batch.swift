@@ -50,28 +50,38 @@ extension SFTPExtensionChannel {
         return (refusals, created, needed.filter { refused[$0] == nil })
     }
 
-    /// Creates `directories` (each path's parent either exists or comes earlier in the
-    /// list), one round trip per depth; an existing directory is fine (OpenSSH answers
-    /// MKDIR on one with a bare failure: a STAT of those, in one more round trip, tells).
-    /// Returns the refusal of each directory that could not be made.
+    /// Creates `directories` (each path's parent either exists or is in the list), one round
+    /// trip per depth; an existing directory is fine. The deepest ones are STATed in the
+    /// first round trip, beside the outermost MKDIRs: where they exist (a tree copied to
+    /// before), nothing above them is made. OpenSSH answers MKDIR on an existing directory
+    /// with a bare failure: a STAT of those, in one more round trip, tells. Returns the
+    /// refusal of each directory that could not be made.
     func makeDirectories(_ directories: [String], mode: UInt32 = 0o755) throws(SSHError) -> [String: String] {
+        guard !directories.isEmpty else { return [:] }
         var byDepth: [Int: [String]] = [:]
         for d in directories { byDepth[d.split(separator: "/").count, default: []].append(d) }
+        let deepest = directories.filter { d in !directories.contains { $0.hasPrefix(d + "/") } }
+        var present = Set<String>()
         var refused: [String: String] = [:]
-        for depth in byDepth.keys.sorted() {
-            let level = byDepth[depth]!
+        for (n, depth) in byDepth.keys.sorted().enumerated() {
+            let level = byDepth[depth]!.filter { !present.contains($0) }
+            let probes = n == 0 ? deepest : []
             let answers = try exchange(level.map { path in
                 SFTPRequest(.mkdir) { p in
                     p.string(path)
                     p.uint32(0x4)  // SSH_FILEXFER_ATTR_PERMISSIONS
                     p.uint32(mode)
                 }
-            }, "MKDIR")
-            for (path, refusal) in zip(level, try statusRefusals(answers, "MKDIR")) {
+            } + probes.map { path in SFTPRequest(.stat) { $0.string(path) } }, "MKDIR")
+            for (path, refusal) in zip(level, try statusRefusals(Array(answers.prefix(level.count)), "MKDIR")) {
                 if let refusal { refused[path] = refusal }
             }
+            for (path, found) in zip(probes, try Self.kinds(Array(answers.dropFirst(level.count)), self)) where found == true {
+                present.formUnion(directories.filter { path == $0 || path.hasPrefix($0 + "/") })
+            }
         }
-        let failed = directories.filter { refused[$0] != nil }
+        let failed = directories.filter { refused[$0] != nil && !present.contains($0) }
+        for path in present { refused[path] = nil }
         for (path, found) in zip(failed, try stat(failed)) where found == true {
             refused[path] = nil
         }
@@ -81,13 +91,17 @@ extension SFTPExtensionChannel {
     /// STAT of each path: nil where it is missing (or cannot be looked at), else whether it
     /// is a directory (true) or something else (false).
     func stat(_ paths: [String]) throws(SSHError) -> [Bool?] {
-        let answers = try exchange(paths.map { path in SFTPRequest(.stat) { $0.string(path) } }, "STAT")
+        try Self.kinds(try exchange(paths.map { path in SFTPRequest(.stat) { $0.string(path) } }, "STAT"), self)
+    }
+
+    /// What STAT answers say: nil (missing), true (a directory), false (something else).
+    private static func kinds(_ answers: [SFTPAnswer], _ channel: SFTPExtensionChannel) throws(SSHError) -> [Bool?] {
         var result: [Bool?] = []
         for var answer in answers {
             switch answer.type {
-            case .attributes: result.append(try Self.permissions(&answer.reader).map { $0 & 0o170000 == 0o040000 } ?? false)
+            case .attributes: result.append(try permissions(&answer.reader).map { $0 & 0o170000 == 0o040000 } ?? false)
             case .status: result.append(nil)
-            default: throw outOfTurn("STAT", answer.type)
+            default: throw channel.outOfTurn("STAT", answer.type)
             }
         }
         return result
