@@ -37,7 +37,8 @@
 # PG_PORT (5571), PG_DIR (/tmp/dvbackup-bench-sftp-pg), SSHD_PORT (2223), SSHD_DIR
 # (/tmp/dvbackup-bench-sshd), DVBACKUP (binary to measure, default .build/release/dvbackup,
 # built with `swift-build -c release` if missing), BENCH_KEEP=1 (keep the work directory and
-# the remote copies).
+# the remote copies), RTT_MS (default 0; above 0 every tool reaches sshd through scripts/delay-relay.py,
+# RTT_MS/2 each way, on RELAY_PORT, default SSHD_PORT + 1000).
 # Needs root (the sshd test accounts), about 2 x BIG_MIB + SMALL_FILES x 8 KiB in /tmp
 # plus (3 x RUNS + 1) x SMALL_FILES x 8 KiB in /home (big copies are deleted after each run).
 set -euo pipefail
@@ -102,6 +103,7 @@ cleanup() {
     say "deleting the remote copies in $rroot"
     rm -rf "$rroot"; date +%s > "$CLEAN_STAMP"
   fi
+  [ -z "${relay_pid:-}" ] || kill "$relay_pid" 2>/dev/null || true
   if [ $ssh_started = 1 ]; then
     SSHD_DIR=$SSHD_DIR SSHD_PORT=$SSHD_PORT bash scripts/services/stop-sshd.sh >&2 || true
     [ -z "${cg:-}" ] || rmdir "$cg" 2>/dev/null || true
@@ -131,9 +133,21 @@ key=$(sshv SSH_KEY)
 sshd_pid=$(sshv SSHD_PID)
 known=$(sshv SSH_KNOWN_HOSTS)
 rgroup=$(id -gn "$ruser")
+# RTT_MS: the tools connect to a relay that delays every byte (this kernel has no netem);
+# its known_hosts names the server's key at the relay's port.
+TOOL_PORT=$SSHD_PORT
+case "${RTT_MS:=0}" in ''|*[!0-9]*) say "RTT_MS must be a whole number"; exit 2 ;; esac
+if [ "$RTT_MS" != 0 ]; then
+  TOOL_PORT=${RELAY_PORT:-$((SSHD_PORT + 1000))}
+  python3 scripts/delay-relay.py "$TOOL_PORT" 127.0.0.1 "$SSHD_PORT" "$(awk -v r="$RTT_MS" 'BEGIN { print r / 2 }')" &
+  relay_pid=$!
+  for _ in $(seq 100); do (exec 3<>"/dev/tcp/127.0.0.1/$TOOL_PORT") 2>/dev/null && break; sleep 0.1; done
+  sed "s/]:$SSHD_PORT /]:$TOOL_PORT /" "$known" > "$work/known_hosts_relay"; known=$work/known_hosts_relay
+  say "tools reach sshd through a delay relay on port $TOOL_PORT (round trip $RTT_MS ms)"
+fi
 SSH_OPTS=(-F /dev/null -o BatchMode=yes -o IdentitiesOnly=yes -o IdentityAgent=none -i "$key"
           -o UserKnownHostsFile="$known" -o GlobalKnownHostsFile=/dev/null
-          -o StrictHostKeyChecking=yes -o Port="$SSHD_PORT")
+          -o StrictHostKeyChecking=yes -o Port="$TOOL_PORT")
 
 # --- remote root: copies of an earlier bench go first (the wait comes after the data) --------
 rroot=$rbase/dvbackup-bench-sftp
@@ -180,7 +194,7 @@ cat > "$work/rclone.conf" <<EOF
 [bench]
 type = sftp
 host = 127.0.0.1
-port = $SSHD_PORT
+port = $TOOL_PORT
 user = $ruser
 key_file = $key
 known_hosts_file = $known
@@ -208,7 +222,7 @@ FileSystemDirectory: $work/$2-store
 [Backup]
 StorageType: ssh
 SshHost: 127.0.0.1
-SshPort: $SSHD_PORT
+SshPort: $TOOL_PORT
 SshUsername: $ruser
 BackupDirectory: $4
 SshPrivateKey: $key
@@ -346,7 +360,7 @@ done
 echo
 echo "dvbackup SFTP target benchmark: $(nproc) cores, $(awk '/MemTotal/ { printf "%.0f GiB", $2 / 1048576 }' /proc/meminfo), load $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "binary: $DVBACKUP"
-echo "server: OpenSSH $(ssh -V 2>&1 | sed 's/,.*//; s/OpenSSH_//') on 127.0.0.1:$SSHD_PORT (internal-sftp); rclone $(rclone version 2>/dev/null | head -n1 | awk '{ print $2 }'); RUNS=$RUNS"
+echo "server: OpenSSH $(ssh -V 2>&1 | sed 's/,.*//; s/OpenSSH_//') on 127.0.0.1:$SSHD_PORT (internal-sftp)$([ "$RTT_MS" = 0 ] || echo ", reached through a relay adding a $RTT_MS ms round trip"); rclone $(rclone version 2>/dev/null | head -n1 | awk '{ print $2 }'); RUNS=$RUNS"
 echo "sets: small = $SMALL_FILES x 4 KiB in $(( (SMALL_FILES + 99) / 100 )) datasets; big = 1 x $BIG_MIB MiB. MB = 10^6 bytes; medians over the runs with exit 0"
 [ -n "$dvb_unavailable" ] && echo "(a) dvbackup: NOT MEASURED, the binary refuses StorageType ssh (exit 2): $dvb_unavailable"
 echo

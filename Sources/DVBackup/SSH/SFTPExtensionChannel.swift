@@ -51,27 +51,76 @@ final class SFTPExtensionChannel {
 
     var offersPosixRename: Bool { extensions[Self.posixRename] != nil }
 
+    /// How many times this channel waited for the server's answers: one round trip each,
+    /// however many requests were in flight. Tests and the debug log read it.
+    private(set) var roundTrips = 0
+
+    /// Sends `requests` back to back, then reads one answer to each, in whatever order the
+    /// server sends them: one round trip for the lot. Returns the answers in the order of
+    /// the requests. An answer whose id no request is waiting for (unknown, or answered
+    /// already), a packet cut short, or a send or read that breaks off, breaks the channel.
+    /// `request` names the requests in errors (`posix-rename`, `OPEN`).
+    func exchange(_ requests: [SFTPRequest], _ request: String) throws(SSHError) -> [SFTPAnswer] {
+        if let broken { throw broken }
+        guard !requests.isEmpty else { return [] }
+        let first = nextID
+        let what = "cannot send an SFTP \(request) request"
+        do throws(SSHError) {
+            for request in requests {
+                var p = SFTPPacketWriter(type: request.type, trailing: request.data.count)
+                p.uint32(takeID())
+                request.fields(&p)
+                try transport.send(p.finish(), what)
+                if !request.data.isEmpty {
+                    var failure: SSHError?
+                    request.data.withUnsafeBytes { raw in
+                        do throws(SSHError) { try transport.send(raw, what) } catch { failure = error }
+                    }
+                    if let failure { throw failure }
+                }
+            }
+            var answers: [SFTPAnswer?] = Array(repeating: nil, count: requests.count)
+            try receiveAnswers(to: (0..<UInt32(requests.count)).map { first &+ $0 }, request) { id, type, reader in
+                answers[Int(id &- first)] = SFTPAnswer(type: type, reader: reader)
+            }
+            return answers.map { $0! }
+        } catch {
+            broken = error
+            throw error
+        }
+    }
+
     /// Renames each `from` over its `to` with posix-rename@openssh.com, the requests sent
     /// back to back; returns, for each, nil or the server's refusal (its words and status).
     /// The answers may come in any order; each must answer one request still waiting.
     func posixRename(_ pairs: [(from: String, to: String)]) throws(SSHError) -> [String?] {
-        if let broken { throw broken }
-        var ids: [UInt32] = []
-        for (from, to) in pairs {
-            var p = SFTPPacketWriter(type: .extended)
-            let id = takeID()
-            ids.append(id)
-            p.uint32(id)
-            p.string(Self.posixRename)
-            p.string(from)
-            p.string(to)
-            try transport.send(p.finish(), "cannot send an SFTP request")
+        let answers = try exchange(pairs.map { pair in
+            SFTPRequest(.extended) { p in
+                p.string(Self.posixRename)
+                p.string(pair.from)
+                p.string(pair.to)
+            }
+        }, "posix-rename")
+        return try statusRefusals(answers, "posix-rename")
+    }
+
+    /// For answers that must all be STATUS: nil (OK) or the refusal of each. An answer of
+    /// another type breaks the channel.
+    func statusRefusals(_ answers: [SFTPAnswer], _ request: String) throws(SSHError) -> [String?] {
+        var refusals: [String?] = []
+        for var answer in answers {
+            guard answer.type == .status else { throw outOfTurn(request, answer.type) }
+            refusals.append(try Self.refusal(&answer.reader))
         }
-        var answers: [UInt32: String?] = [:]
-        try receiveAnswers(to: ids, "posix-rename") { (id, reader) throws(SSHError) in
-            answers[id] = .some(try Self.refusal(&reader))  // kept even when nil: the request is answered
-        }
-        return ids.map { answers[$0] ?? "no answer from the server" }
+        return refusals
+    }
+
+    /// The channel is out of step with the server (an answer of the wrong type): it is not
+    /// used again.
+    func outOfTurn(_ request: String, _ type: SFTPPacketType) -> SSHError {
+        let error = Self.unexpected(request, type)
+        broken = error
+        return error
     }
 
     private func takeID() -> UInt32 {
@@ -79,23 +128,23 @@ final class SFTPExtensionChannel {
         return nextID
     }
 
-    /// Reads one STATUS answer for each of `ids`, in whatever order they come, handing each
-    /// to `answer` with a reader past its id. An answer of another type, or whose id is not
-    /// waiting (unknown, or answered already), breaks the channel.
+    /// Reads one answer for each of `ids`, in whatever order they come, handing each to
+    /// `answer` with its type and a reader past its id. An answer whose id is not waiting
+    /// (unknown, or answered already) breaks the channel.
     private func receiveAnswers(to ids: [UInt32], _ request: String,
-                                _ answer: (UInt32, inout SFTPPacketReader) throws(SSHError) -> Void) throws(SSHError) {
+                                _ answer: (UInt32, SFTPPacketType, SFTPPacketReader) throws(SSHError) -> Void) throws(SSHError) {
         var waiting = Set(ids)
+        roundTrips += 1
         do throws(SSHError) {
             while !waiting.isEmpty {
                 let (type, body) = try transport.receivePacket()
                 var reader = SFTPPacketReader(body)
                 let id = try reader.uint32()
-                guard type == .status else { throw Self.unexpected(request, type) }
                 guard waiting.remove(id) != nil else {
                     throw SSHError(code: 0, message: "the server answered an SFTP \(request) with id \(id), which no request was waiting for",
                                    connectionLost: true)
                 }
-                try answer(id, &reader)
+                try answer(id, type, reader)
             }
         } catch {
             broken = error
@@ -168,7 +217,9 @@ final class SFTPExtensionChannel {
             at += n
         }
         var failure: String? = nil
-        try receiveAnswers(to: ids, "WRITE") { (_, reader) throws(SSHError) in
+        try receiveAnswers(to: ids, "WRITE") { (_, type, reader) throws(SSHError) in
+            guard type == .status else { throw Self.unexpected("WRITE", type) }
+            var reader = reader
             if failure == nil, let refusal = try Self.refusal(&reader) { failure = refusal }
         }
         if let failure { throw SSHError(code: 0, message: "cannot write \(path): \(failure)", connectionLost: false) }
@@ -193,6 +244,7 @@ final class SFTPExtensionChannel {
         p.uint32(id)
         fields(&p)
         try transport.send(p.finish(), what)
+        roundTrips += 1
         let (answer, body) = try transport.receivePacket()
         var reader = SFTPPacketReader(body)
         guard try reader.uint32() == id else {
@@ -207,14 +259,38 @@ final class SFTPExtensionChannel {
     static func refusal(_ reader: inout SFTPPacketReader) throws(SSHError) -> String? {
         let status = try reader.status()
         guard status != .ok else { return nil }
-        let message = (try? reader.string()) ?? ""
+        return words(status, (try? reader.string()) ?? "")
+    }
+
+    /// The server's words for a refusal with the status's meaning. OpenSSH's words are often
+    /// just the status's name ("Failure"): said once.
+    static func words(_ status: SFTPStatus, _ message: String) -> String {
         let meaning = status.description
-        // OpenSSH's words are often just the status's name ("Failure"): said once.
         return message.isEmpty || meaning.lowercased().hasPrefix(message.lowercased()) ? meaning : "\(message) (\(meaning))"
     }
 
-    private static func unexpected(_ request: String, _ type: SFTPPacketType? = nil) -> SSHError {
+    static func unexpected(_ request: String, _ type: SFTPPacketType? = nil) -> SSHError {
         SSHError(code: 0, message: "the server answered an SFTP \(request) out of turn\(type.map { " (\($0))" } ?? "")",
                  connectionLost: true)
     }
+}
+
+/// One request of a pipelined flight (`SFTPExtensionChannel.exchange`): its type, the
+/// fields after its id, and for a WRITE the data that follow them.
+struct SFTPRequest {
+    let type: SFTPPacketType
+    let fields: (inout SFTPPacketWriter) -> Void
+    let data: ArraySlice<UInt8>
+
+    init(_ type: SFTPPacketType, data: ArraySlice<UInt8> = [], _ fields: @escaping (inout SFTPPacketWriter) -> Void) {
+        self.type = type
+        self.data = data
+        self.fields = fields
+    }
+}
+
+/// The server's answer to one request: its type, and a reader past its id.
+struct SFTPAnswer {
+    let type: SFTPPacketType
+    var reader: SFTPPacketReader
 }

@@ -16,7 +16,12 @@ extension SFTPTargetSession {
     func prove(_ items: [(upload: SFTPUpload, algorithm: ChecksumAlgorithm, expected: String)]) -> [Result<String, FileFailure>] {
         guard !items.isEmpty else { return [] }
         if target.proof == .readBack {
-            return items.map { readBack($0.upload, $0.algorithm, $0.expected) }
+            // Copies written from memory are read back all at once; the others one by one.
+            let kept = items.indices.filter { items[$0].upload.batchedSize != nil }
+            var results = items.map { $0.upload.batchedSize == nil ? readBack($0.upload, $0.algorithm, $0.expected) : nil }
+            let pipelined = readBackKept(kept.map { items[$0] }) ?? kept.map { readBack(items[$0].upload, items[$0].algorithm, items[$0].expected) }
+            for (i, result) in zip(kept, pipelined) { results[i] = result }
+            return results.map { $0! }
         }
         // Copies the server already hashed while they were written need only the flush.
         let hashHere = items.filter { $0.upload.streamedDigest == nil }

@@ -32,6 +32,15 @@ extension SFTPTargetSession {
     private func publishWithoutPosixRename(_ uploads: [SFTPUpload]) -> [Result<Void, FileFailure>] {
         var results: [Result<Void, FileFailure>?] = Array(repeating: nil, count: uploads.count)
         var replace: [Int] = []
+        do throws(FileFailure) {
+            if let channel = try pipelineChannel() {
+                try renameAll(uploads, channel, &results, &replace)
+                if !replace.isEmpty { replaceExisting(replace, uploads, &results) }
+                return results.map { $0 ?? .failure(FileFailure(.failWrite, "the copy was not published")) }
+            }
+        } catch {
+            return uploads.map { _ in .failure(error) }
+        }
         for (i, upload) in uploads.enumerated() {
             do throws(FileFailure) {
                 let sftp = try client()
@@ -53,6 +62,30 @@ extension SFTPTargetSession {
         }
         if !replace.isEmpty { replaceExisting(replace, uploads, &results) }
         return results.map { $0 ?? .failure(FileFailure(.failWrite, "the copy was not published")) }
+    }
+
+    /// SFTP RENAME of every copy at once; a refused one whose final name exists (SFTP rename
+    /// does not replace) goes to `replace`: STAT of those, at once too.
+    private func renameAll(_ uploads: [SFTPUpload], _ channel: SFTPExtensionChannel,
+                           _ results: inout [Result<Void, FileFailure>?], _ replace: inout [Int]) throws(FileFailure) {
+        do throws(SSHError) {
+            let refusals = try channel.rename(uploads.map { ($0.temporaryPath, $0.finalPath) })
+            let refused = refusals.indices.filter { refusals[$0] != nil }
+            let found = try channel.stat(refused.map { uploads[$0].finalPath })
+            for (i, refusal) in refusals.enumerated() where refusal == nil {
+                uploads[i].published = true
+                results[i] = .success(())
+            }
+            for (i, existing) in zip(refused, found) {
+                if existing != nil {
+                    replace.append(i)
+                } else {
+                    results[i] = .failure(FileFailure(.failWrite, "cannot rename \(uploads[i].temporaryPath) to \(uploads[i].finalPath): \(refusals[i]!)"))
+                }
+            }
+        } catch {
+            throw failure(.failWrite, error)
+        }
     }
 
     /// Replaces older copies: with `mv -f` on the server where commands are allowed, else

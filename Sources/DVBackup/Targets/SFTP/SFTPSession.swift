@@ -8,14 +8,18 @@ import Logging
 final class SFTPTargetSession: TargetSession {
     let target: SFTPTarget
     private var sftp: SFTPClient?
-    /// This connection's channel for posix-rename, opened on first use.
+    /// This connection's own SFTP channel (`SFTPExtensionChannel`: posix-rename, the
+    /// pipelined requests of a batch), opened on first use; `extensionsRefused` once it
+    /// could not be.
     private var extensions: SFTPExtensionChannel?
+    private var extensionsRefused = false
     /// The uploads begun here and not yet settled or aborted.
     private var uploads: [ObjectIdentifier: SFTPUpload] = [:]
 
     init(target: SFTPTarget) { self.target = target }
 
-    var settleBatchSize: Int { target.proof == .remoteCommand ? SFTPTarget.batchSize : 1 }
+    /// Both proofs take a batch at once: one remote command, or pipelined read-backs.
+    var settleBatchSize: Int { SFTPTarget.batchSize }
     /// libssh2 cuts each write into pipelined 30,000-byte SFTP requests: 4 MiB keeps about
     /// 140 in flight (the anchor measurements: 32 KiB 117 MB/s, 2 MiB 347 MB/s).
     var preferredChunkSize: Int { 4 << 20 }
@@ -24,6 +28,8 @@ final class SFTPTargetSession: TargetSession {
 
     /// The SFTP client of a connection that is up; nil rather than reconnecting.
     var openClient: SFTPClient? { sftp }
+    /// dvbackup's own SFTP channel on a connection that is up; nil rather than reconnecting.
+    var openChannel: SFTPExtensionChannel? { extensions }
 
     /// The SFTP client, connecting (again) as `target.reconnect` allows. A stop requested
     /// while waiting to reconnect ends the attempts at once; the file then fails for good
@@ -63,6 +69,7 @@ final class SFTPTargetSession: TargetSession {
     func failure(_ status: BackupStatus, _ error: SSHError) -> FileFailure {
         if error.connectionLost {
             extensions = nil
+            extensionsRefused = false
             sftp = nil
         }
         return FileFailure(status, error)
@@ -73,42 +80,66 @@ final class SFTPTargetSession: TargetSession {
         return client.session
     }
 
+    /// This connection's own SFTP channel, or nil where it cannot be opened (the batch's
+    /// requests then go through libssh2, one at a time).
+    func pipelineChannel() throws(FileFailure) -> SFTPExtensionChannel? {
+        let session = try remoteSession()
+        if extensions == nil, !extensionsRefused {
+            extensions = try? SFTPExtensionChannel(session: session)
+            extensionsRefused = extensions == nil
+        }
+        return extensions
+    }
+
     /// The posix-rename channel of this connection, or nil where the target does not publish
     /// with posix-rename (or the channel cannot be opened on this connection).
     func posixRenameChannel() throws(FileFailure) -> SFTPExtensionChannel? {
         guard target.publishesByPosixRename else { return nil }
-        let session = try remoteSession()
-        if extensions == nil { extensions = try? SFTPExtensionChannel(session: session) }
-        return extensions
+        return try pipelineChannel()
     }
 
     // MARK: uploads
+
+    /// A copy the catalog says is small (`smallCopyLimit`) is kept in memory and written with
+    /// its batch; any other is opened on the server at once and written as it is sent.
+    func beginUpload(_ description: UploadDescription) throws(FileFailure) -> any TargetUpload {
+        let path = try PartialCopyPath(root: target.root, relativePath: description.relativePath, datafileId: description.datafileId)
+        guard let size = description.expectedSize, size <= Self.smallCopyLimit else {
+            return try begin(path)
+        }
+        return keep(SFTPUpload(session: self, file: nil, path: path, root: target.root))
+    }
 
     func beginUpload(relativePath: String) throws(FileFailure) -> any TargetUpload {
         try begin(PartialCopyPath(root: target.root, relativePath: relativePath))
     }
 
-    func beginUpload(_ description: UploadDescription) throws(FileFailure) -> any TargetUpload {
-        try begin(PartialCopyPath(root: target.root, relativePath: description.relativePath, datafileId: description.datafileId))
+    /// Opens the copy on the server at once; a temporary of the form earlier versions used is
+    /// removed (the crash-cleanup rule).
+    private func begin(_ path: PartialCopyPath) throws(FileFailure) -> any TargetUpload {
+        let file = try openOnServer(path.temporaryPath, directories: SFTPUpload.directories(of: path, root: target.root))
+        if let legacy = path.legacyTemporaryPath, let sftp = openClient { try? sftp.remove(legacy) }
+        return keep(SFTPUpload(session: self, file: file, path: path, root: target.root))
     }
 
-    private func begin(_ path: PartialCopyPath) throws(FileFailure) -> any TargetUpload {
+    private func keep(_ upload: SFTPUpload) -> SFTPUpload {
+        uploads[ObjectIdentifier(upload)] = upload
+        return upload
+    }
+
+    /// Creates the directories a copy needs (each once per run) and opens the copy for
+    /// writing, with libssh2's requests, one round trip each.
+    func openOnServer(_ temporaryPath: String, directories: [String]) throws(FileFailure) -> SFTPFile {
         let sftp = try client()
         do throws(SSHError) {
-            var directory = target.root
-            for component in path.directoriesBelowRoot {
-                directory += "/" + component
-                if target.directories.contains(directory) { continue }
+            for directory in directories where !target.directories.contains(directory) {
                 try sftp.makeDirectory(directory)
                 target.directories.insert(directory)
             }
-            let file = try sftp.openForWriting(path.temporaryPath)
-            let upload = SFTPUpload(session: self, file: file, finalPath: path.finalPath, temporaryPath: path.temporaryPath)
-            uploads[ObjectIdentifier(upload)] = upload
-            removeLegacyTemporary(path, sftp)
-            return upload
+            return try sftp.openForWriting(temporaryPath)
         } catch {
-            throw diagnoseName(failure(.failWrite, error), path)
+            let failed = failure(.failWrite, error)
+            throw diagnoseName(failed, finalPath: temporaryPath, temporaryPath: temporaryPath) ?? failed
         }
     }
 
@@ -117,23 +148,38 @@ final class SFTPTargetSession: TargetSession {
 
     // MARK: settling
 
+    /// Writes the batch's copies (those kept in memory with pipelined requests, see
+    /// SFTPBatch.swift), proves them, publishes the proven ones, and removes the temporary
+    /// copies of those that failed. Each copy's failure is its own; a lost connection fails
+    /// the copies not yet published, to be tried again.
     func settle(_ copies: [WrittenCopy]) -> [Result<String, FileFailure>] {
+        let tripsBefore = (extensions, extensions?.roundTrips ?? 0)
         var results: [Result<String, FileFailure>?] = Array(repeating: nil, count: copies.count)
-        // 1. Close every copy. Where commands are allowed, the server flushes the copies to
-        // its disk while it hashes them (step 2); otherwise each is flushed over SFTP now.
-        let flushNow = target.proof == .readBack
-        var written: [(index: Int, upload: SFTPUpload)] = []
+        var entries: [(index: Int, upload: SFTPUpload)] = []
         for (i, copy) in copies.enumerated() {
             guard let upload = uploads[ObjectIdentifier(copy.upload)] else {
                 results[i] = .failure(FileFailure(.failWrite, "\(copy.upload.location) was not begun on this SFTP connection"))
                 continue
             }
             release(upload)
+            entries.append((i, upload))
+        }
+        // 1. Write the copies kept in memory, all at once, and close the others. Where
+        // commands are allowed, the server flushes the copies to its disk while it hashes
+        // them (step 2); otherwise each is flushed over SFTP now.
+        let flushNow = target.proof == .readBack
+        let kept = entries.filter { $0.upload.buffer != nil }
+        var written: [(index: Int, upload: SFTPUpload)] = []
+        for (item, outcome) in zip(kept, writeKept(kept.map(\.upload), sync: flushNow)) {
+            if case .failure(let e) = outcome { results[item.index] = .failure(e) } else { written.append(item) }
+        }
+        let keptIndices = Set(kept.map(\.index))
+        for item in entries where !keptIndices.contains(item.index) {
             do throws(FileFailure) {
-                try upload.finishWriting(sync: flushNow)
-                written.append((i, upload))
+                try item.upload.finishWriting(sync: flushNow)
+                written.append(item)
             } catch {
-                results[i] = .failure(error)
+                results[item.index] = .failure(error)
             }
         }
         // 2. Prove the copies that were written.
@@ -147,6 +193,11 @@ final class SFTPTargetSession: TargetSession {
         for (item, published) in zip(proven, publish(proven.map(\.upload))) {
             if case .failure(let e) = published { results[item.index] = .failure(e) }
         }
-        return results.map { $0 ?? .failure(FileFailure(.failVerify, "the copy was neither proven nor refused")) }
+        let outcomes = results.map { $0 ?? .failure(FileFailure(.failVerify, "the copy was neither proven nor refused")) }
+        // 4. Remove what the failed copies left on the server.
+        removeLeftovers(entries.filter { (try? outcomes[$0.index].get()) == nil }.map(\.upload))
+        let trips = (extensions?.roundTrips ?? 0) - (tripsBefore.0 === extensions ? tripsBefore.1 : 0)
+        target.logger.debug("settled \(copies.count) cop\(copies.count == 1 ? "y" : "ies") (\(kept.count) written from memory) in \(trips) round trips on dvbackup's SFTP channel")
+        return outcomes
     }
 }

@@ -40,11 +40,6 @@ extension SFTPTargetSession {
     /// After such an answer, the names of the copy's path below the root are compared with
     /// the longest name the server's file system allows (statvfs@openssh.com f_namemax, asked
     /// of the backup directory); a name longer than that makes the failure say so.
-    func diagnoseName(_ failure: FileFailure, _ path: PartialCopyPath) -> FileFailure {
-        diagnoseName(failure, names: path.directoriesBelowRoot + [Substring(path.name), Self.lastName(path.temporaryPath)]) ?? failure
-    }
-
-    /// The same after a copy was begun: its final and temporary names.
     func diagnoseName(_ failure: FileFailure, finalPath: String, temporaryPath: String) -> FileFailure? {
         let below = finalPath.hasPrefix(target.root + "/") ? finalPath.dropFirst(target.root.count + 1) : Substring(finalPath)
         return diagnoseName(failure, names: below.split(separator: "/") + [Self.lastName(temporaryPath)])
@@ -64,11 +59,4 @@ extension SFTPTargetSession {
     }
 
     private static func lastName(_ path: String) -> Substring { path.split(separator: "/").last ?? "" }
-
-    /// Removes the temporary an earlier version may have left for this copy under its old
-    /// name (`.<name>.dvbackup-partial`); one round trip, its answer does not matter.
-    func removeLegacyTemporary(_ path: PartialCopyPath, _ sftp: SFTPClient) {
-        guard let legacy = path.legacyTemporaryPath else { return }
-        try? sftp.remove(legacy)
-    }
 }
