@@ -354,8 +354,11 @@ done
 # Lines "SET-restore TOOL RUN ..." go into the same results file (so the exit status counts
 # them) and a table of their own is printed with the ratios and the issue's targets: small
 # set in at most 0.5 x rclone's time, big file no slower than rclone, peak RSS < 64 MB.
+# RESTORE_TOOLS (default "dvbackup rclone") chooses among them; TOOLS=none RESTORE=1 measures
+# the restores alone (the backup to restore from is always made).
 restore_bench() {
   local s i d src db ids rc chk
+  rwants() { case " ${RESTORE_TOOLS:-dvbackup rclone} " in *" $1 "*) return 0 ;; *) return 1 ;; esac; }
   : > "$work/restore-results"
   for s in $SETS; do
     src=$rroot/$s/restore-src
@@ -371,7 +374,7 @@ restore_bench() {
     ids=$(PGPASSWORD=$PG_PASSWORD psql -X -At -h 127.0.0.1 -p "$PG_PORT" -U "$PG_USER" -d "${s}_dvndb" \
           -c "SELECT '--datafile=' || id FROM datafile ORDER BY id")
     for i in $(seq "$RUNS"); do
-      if wants dvbackup; then
+      if rwants dvbackup; then
         d=$work/restored-$s-dvbackup-$i
         mkdir -p "$d"; sync
         say "[$s] restore run $i/$RUNS (r-a) dvbackup restore --to"
@@ -384,7 +387,7 @@ restore_bench() {
         echo "$s-restore dvbackup $i $(wall_rss "$work/$s-restore-dvbackup-$i") $rc $(echo "$chk" | tr ' ' '_') $(cpu "$work/$s-restore-dvbackup-$i")" >> "$work/results"
         rm -rf "$d"; sync
       fi
-      if wants rclone; then
+      if rwants rclone; then
         d=$work/restored-$s-rclone-$i
         mkdir -p "$d"; sync
         say "[$s] restore run $i/$RUNS (r-b) rclone copy --transfers 4 from the server"
