@@ -111,14 +111,22 @@ struct FileRestorer {
 
         let digest = Digest(expected.algorithm)
         var bytes: Int64 = 0
+        // A large file is hashed and written on a second thread while the next bytes arrive.
+        let overlapped = (item.expectedSize ?? 0) >= OverlappedSink.threshold ? OverlappedSink(digest: digest, sink: sink) : nil
         do throws(ReadFailure) {
             try reader.read(CopyReference(datafileId: f.id, relativePath: item.relativePath, expectedSize: item.expectedSize)) {
                 (chunk) throws(ReadFailure) in
-                digest.update(chunk)
-                try sink.write(chunk)
+                if let overlapped {
+                    try overlapped.write(chunk)
+                } else {
+                    digest.update(chunk)
+                    try sink.write(chunk)
+                }
                 bytes += Int64(chunk.count)
             }
+            try overlapped?.finish()
         } catch {
+            try? overlapped?.finish()
             sink.abort()
             switch error {
             case .destination(let why): return failed(why, as: .failWrite)

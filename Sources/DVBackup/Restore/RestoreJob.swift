@@ -97,28 +97,21 @@ public final class RestoreJob {
             _ = finish(.failed, error: "\(error)")
             return fail("cannot read what to restore: \(error)", .cannotStart, runId: runId)
         }
-        // One reader (one connection) per worker, as many as the backup uses; the first must open.
-        let wanted = request.dryRun ? 1 : max(1, settings.backup.workers)
-        var restorers: [FileRestorer] = []
-        for n in 1...wanted {
-            do {
-                let reader = try readable.makeReader()
-                var storeWriter: StoreWriter? = nil
-                if request.destination == .intoStore {
-                    storeWriter = StoreWriter(stores: SourceStores(registry: settings.stores, s3: settings.s3Stores, logger: logger),
-                                              s3: settings.s3Stores)
-                }
-                restorers.append(FileRestorer(reader: reader, destination: request.destination, storeWriter: storeWriter))
-            } catch {
-                if n == 1 {
-                    _ = finish(.failed, error: error.message)
-                    return fail(error.message, .cannotStart, runId: runId)
-                }
-                logger.warning("reader \(n) of \(wanted) cannot open the target (\(error.message)); restoring with \(n - 1)")
-                break
+        // One reader (one connection) per worker, as many as the backup uses (no more than there
+        // are files); the first must open here, the others open on their own threads.
+        let wanted = request.dryRun ? 1 : max(1, min(settings.backup.workers, ids.count))
+        let first: FileRestorer
+        do { first = try Self.restorer(settings, readable, request.destination, logger) } catch {
+            _ = finish(.failed, error: error.message)
+            return fail(error.message, .cannotStart, runId: runId)
+        }
+        let make: @Sendable () -> FileRestorer? = { [settings, destination = request.destination, logger] in
+            do throws(TargetUnavailable) { return try Self.restorer(settings, readable, destination, logger) } catch {
+                logger.warning("a reader cannot open the target (\(error.message)); restoring with fewer")
+                return nil
             }
         }
-        logger.info("restore\(runId.map { " (run \($0))" } ?? ""): \(ids.count) file(s) selected, from \(target.displayName) to \(destinationText)\(request.dryRun ? " (dry run)" : ""), \(restorers.count) reader(s)")
+        logger.info("restore\(runId.map { " (run \($0))" } ?? ""): \(ids.count) file(s) selected, from \(target.displayName) to \(destinationText)\(request.dryRun ? " (dry run)" : ""), \(wanted) reader(s)")
 
         var manifest: SafeFileWriter? = nil
         if case .directory(let dir, _) = request.destination, !request.dryRun {
@@ -133,7 +126,7 @@ public final class RestoreJob {
         // Results come back in datafile id order, whatever the order they finish in.
         var stopError: String? = nil
         let out = self.out
-        let pool = RestorePool(restorers: restorers, dryRun: request.dryRun) { task, done in
+        let pool = RestorePool(first: first, more: wanted - 1, make: make, dryRun: request.dryRun) { task, done in
             summary.add(done.result)
             out.line(Self.line(done.result))
             if let m = manifest, let task, let written = done.writtenRelative, let e = task.item.expected {
@@ -146,7 +139,6 @@ public final class RestoreJob {
             }
             if done.targetLost, stopError == nil { stopError = done.result.detail }
         }
-        restorers = []
         var placement = RestorePlacement(destination: request.destination)
         let labelsWanted = request.destination == .directory(destinationDirectory ?? "", names: .labels)
         var interrupted = false
@@ -181,6 +173,18 @@ public final class RestoreJob {
             do throws(ReadFailure) { try m.commit() } catch { return finish(.failed, error: "cannot write the manifest: \(error)") }
         }
         return finish(.finished, error: nil)
+    }
+
+    /// A restorer with a reader of its own (one connection to the target).
+    static func restorer(_ settings: Settings, _ readable: any ReadableTarget, _ destination: RestoreRequest.Destination,
+                         _ logger: Logger) throws(TargetUnavailable) -> FileRestorer {
+        let reader = try readable.makeReader()
+        var storeWriter: StoreWriter? = nil
+        if destination == .intoStore {
+            storeWriter = StoreWriter(stores: SourceStores(registry: settings.stores, s3: settings.s3Stores, logger: logger),
+                                      s3: settings.s3Stores)
+        }
+        return FileRestorer(reader: reader, destination: destination, storeWriter: storeWriter)
     }
 
     private var destinationDirectory: String? {

@@ -42,18 +42,20 @@ final class RestorePool {
     /// ones); the task is nil for a file turned away before it became one.
     private let handle: (RestoreTask?, RestoreDone) -> Void
 
-    /// One thread per restorer; `handle` receives the results in order.
-    init(restorers: [FileRestorer], dryRun: Bool, handle: @escaping (RestoreTask?, RestoreDone) -> Void) {
-        precondition(!restorers.isEmpty)
-        window = restorers.count * 4
+    /// `1 + more` threads: the first restores with `first`, each other one with what `make`
+    /// opens on that thread (connections are opened side by side; a thread whose `make`
+    /// fails takes no task). `handle` receives the results in order.
+    init(first: FileRestorer, more: Int, make: @escaping @Sendable () -> FileRestorer?, dryRun: Bool,
+         handle: @escaping (RestoreTask?, RestoreDone) -> Void) {
+        window = (1 + max(0, more)) * 4
         jobs = BlockingQueue(capacity: window)
         results = BlockingQueue(capacity: window)
         self.handle = handle
         let jobs = self.jobs, results = self.results, cancelled = self.cancelled
-        for (n, restorer) in restorers.enumerated() {
-            let handover = Handover(restorer: restorer)
+        let handover = Handover(restorer: first)
+        for n in 0...max(0, more) {
             threads.append(WorkerThread(name: "dvbackup-restore-\(n + 1)") {
-                let restorer = handover.restorer
+                guard let restorer = n == 0 ? handover.restorer : make() else { return }
                 while let job = jobs.take() {
                     if cancelled.flag.load(ordering: .relaxed) {
                         results.put(Finished(seq: job.seq, task: nil, done: nil))
