@@ -10,6 +10,12 @@ import Synchronization
 /// `@unchecked Sendable`: the digest and the sink are used by the writing thread only between
 /// `init` and the end of `finish` (which joins it), by the caller only after.
 final class OverlappedSink: @unchecked Sendable {
+    /// The digest and the sink, handed to the writing thread (see the type's note).
+    private struct Owned: @unchecked Sendable {
+        let digest: Digest
+        let sink: any RestoreSink
+    }
+
     private struct Chunk: @unchecked Sendable {
         let buffer: UnsafeMutableRawBufferPointer
         var count: Int
@@ -22,8 +28,13 @@ final class OverlappedSink: @unchecked Sendable {
     private let free: BlockingQueue<Chunk>
     private let buffers: [UnsafeMutableRawBufferPointer]
     private var current: Chunk?
-    private let failed = Atomic<Bool>(false)
-    private var failure: ReadFailure?
+    /// What the writing thread reports; `failure` is set before `failed`, read after it.
+    private final class Outcome: @unchecked Sendable {
+        let failed = Atomic<Bool>(false)
+        var failure: ReadFailure?
+    }
+
+    private let outcome = Outcome()
     private var thread: WorkerThread?
 
     init(digest: Digest, sink: any RestoreSink, bufferSize: Int = 1 << 20, count: Int = 3) {
@@ -31,15 +42,16 @@ final class OverlappedSink: @unchecked Sendable {
         free = BlockingQueue(capacity: count)
         buffers = (0..<count).map { _ in UnsafeMutableRawBufferPointer.allocate(byteCount: bufferSize, alignment: 16) }
         for b in buffers { free.put(Chunk(buffer: b, count: 0)) }
-        let full = self.full, free = self.free
-        thread = WorkerThread(name: "dvbackup-restore-write") { [self] in
+        let full = self.full, free = self.free, owned = Owned(digest: digest, sink: sink), outcome = self.outcome
+        thread = WorkerThread(name: "dvbackup-restore-write") {
+            let digest = owned.digest, sink = owned.sink
             while let chunk = full.take() {
-                if !failed.load(ordering: .acquiring) {
+                if !outcome.failed.load(ordering: .acquiring) {
                     let bytes = UnsafeRawBufferPointer(rebasing: chunk.buffer[0..<chunk.count])
                     digest.update(bytes)
                     do throws(ReadFailure) { try sink.write(bytes) } catch {
-                        failure = error
-                        failed.store(true, ordering: .releasing)
+                        outcome.failure = error
+                        outcome.failed.store(true, ordering: .releasing)
                     }
                 }
                 free.put(Chunk(buffer: chunk.buffer, count: 0))
@@ -56,7 +68,7 @@ final class OverlappedSink: @unchecked Sendable {
     func write(_ bytes: UnsafeRawBufferPointer) throws(ReadFailure) {
         var offset = 0
         while offset < bytes.count {
-            if failed.load(ordering: .acquiring) { throw failure ?? .destination("the destination failed") }
+            if outcome.failed.load(ordering: .acquiring) { throw outcome.failure ?? .destination("the destination failed") }
             if current == nil { current = free.take() }
             guard var chunk = current else { throw .destination("the writing thread stopped") }
             let n = min(bytes.count - offset, chunk.buffer.count - chunk.count)
@@ -79,6 +91,6 @@ final class OverlappedSink: @unchecked Sendable {
         full.close()
         thread?.join()
         thread = nil
-        if let failure { throw failure }
+        if let failure = outcome.failure { throw failure }
     }
 }
