@@ -211,7 +211,7 @@ restore_bench() {
   for i in $(seq "$RUNS"); do
     for tool in restore-dvbackup swift-download; do
       d=$work/restored-$tool-$i
-      mkdir -p "$d"; sync
+      mkdir -p "$d/$(dirname "$rel")"; sync
       case $tool in
         restore-dvbackup)
           say "restore run $i/$RUNS (r-a) dvbackup restore --to"
@@ -223,7 +223,7 @@ restore_bench() {
       esac
       rc=$(cat "$work/$tool-$i.rc")
       [ "$rc" = 0 ] || { say "$tool exited $rc:"; tail -n 5 "$work/$tool-$i.log" >&2; }
-      got=$(md5sum "$d/$rel" 2>/dev/null | cut -d' ' -f1)
+      got=$(md5sum "$d/$rel" 2>/dev/null | cut -d' ' -f1 || true)
       echo "$tool $i $(tail -n1 "$work/$tool-$i.time") $rc $([ "$got" = "$md5" ] && echo ok || echo "BAD:md5_${got:-none}")" >> "$work/results"
       rm -rf "$d"
     done
