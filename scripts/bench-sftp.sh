@@ -39,6 +39,8 @@
 # built with `swift-build -c release` if missing), BENCH_KEEP=1 (keep the work directory and
 # the remote copies), RTT_MS (default 0; above 0 every tool reaches sshd through scripts/delay-relay.py,
 # RTT_MS/2 each way, on RELAY_PORT, default SSHD_PORT + 1000).
+# RESTORE=1 (also measure `dvbackup restore --to` against `rclone copy`
+# from the server, after the backups: see restore_bench below).
 # Needs root (the sshd test accounts), about 2 x BIG_MIB + SMALL_FILES x 8 KiB in /tmp
 # plus (3 x RUNS + 1) x SMALL_FILES x 8 KiB in /home (big copies are deleted after each run).
 set -euo pipefail
@@ -355,6 +357,97 @@ for s in $SETS; do
     fi
   done
 done
+
+# --- restore (RESTORE=1) ---------------------------------------------------------------------
+# restore_bench: per set, one untimed dvbackup backup into $rroot/SET/restore-src (a backup
+# database of its own), then RUNS times, interleaved, each into a NEW empty local directory:
+#   (r-a) dvbackup restore --to DIR of every file of the set (streamed, hashed, proven against
+#         the catalog checksum, written under a temporary name and renamed; SshConnections 4
+#         readers), the manifest left out of the copy check
+#   (r-b) rclone copy --transfers 4 from the sftp remote to DIR (rclone checks each file's MD5
+#         against a remote md5sum)
+# Lines "SET-restore TOOL RUN ..." go into the same results file (so the exit status counts
+# them) and a table of their own is printed with the ratios and the issue's targets: small
+# set in at most 0.5 x rclone's time, big file no slower than rclone, peak RSS < 64 MB.
+# RESTORE_TOOLS (default "dvbackup rclone") chooses among them; TOOLS=none RESTORE=1 measures
+# the restores alone (the backup to restore from is always made).
+restore_bench() {
+  local s i d src db ids rc chk
+  rwants() { case " ${RESTORE_TOOLS:-dvbackup rclone} " in *" $1 "*) return 0 ;; *) return 1 ;; esac; }
+  : > "$work/restore-results"
+  for s in $SETS; do
+    src=$rroot/$s/restore-src
+    db=rs_$s
+    install -d -o "$ruser" -g "$rgroup" -m 0755 "$src"
+    psql_db postgres -c "CREATE DATABASE \"$db\""
+    write_config "$work/$s-restore.ini" "$s" "$db" "$src"
+    "$DVBACKUP" init-db --config "$work/$s-restore.ini" >/dev/null 2>"$work/$s-restore-init.log"
+    say "[$s] restore: the backup to restore from (untimed)"
+    "$DVBACKUP" run --config "$work/$s-restore.ini" >/dev/null 2>"$work/$s-restore-backup.log" \
+      || { say "[$s] restore: the backup failed:"; tail -n 5 "$work/$s-restore-backup.log" >&2; continue; }
+    # every file of the set, by id (restore takes --datafile, --dataset or --damaged-primaries)
+    ids=$(PGPASSWORD=$PG_PASSWORD psql -X -At -h 127.0.0.1 -p "$PG_PORT" -U "$PG_USER" -d "${s}_dvndb" \
+          -c "SELECT '--datafile=' || id FROM datafile ORDER BY id")
+    for i in $(seq "$RUNS"); do
+      if rwants dvbackup; then
+        d=$work/restored-$s-dvbackup-$i
+        mkdir -p "$d"; sync
+        say "[$s] restore run $i/$RUNS (r-a) dvbackup restore --to"
+        # shellcheck disable=SC2086  # one argument per id
+        timed "$work/$s-restore-dvbackup-$i" "$DVBACKUP" restore --config "$work/$s-restore.ini" --to "$d" $ids
+        rc=$(cat "$work/$s-restore-dvbackup-$i.rc")
+        [ "$rc" = 0 ] || { say "[$s] (r-a) dvbackup restore exited $rc:"; tail -n 5 "$work/$s-restore-dvbackup-$i.log" >&2; }
+        rm -f "$d/dvbackup-restore-manifest.csv"
+        chk=$(check_copy "$s" "$d")
+        echo "$s-restore dvbackup $i $(wall_rss "$work/$s-restore-dvbackup-$i") $rc $(echo "$chk" | tr ' ' '_') $(cpu "$work/$s-restore-dvbackup-$i")" >> "$work/results"
+        rm -rf "$d"; sync
+      fi
+      if rwants rclone; then
+        d=$work/restored-$s-rclone-$i
+        mkdir -p "$d"; sync
+        say "[$s] restore run $i/$RUNS (r-b) rclone copy --transfers 4 from the server"
+        timed "$work/$s-restore-rclone-$i" rclone --config "$work/rclone.conf" copy --transfers 4 "bench:$src" "$d"
+        rc=$(cat "$work/$s-restore-rclone-$i.rc")
+        [ "$rc" = 0 ] || { say "[$s] (r-b) rclone exited $rc:"; tail -n 5 "$work/$s-restore-rclone-$i.log" >&2; }
+        chk=$(check_copy "$s" "$d")
+        echo "$s-restore rclone $i $(wall_rss "$work/$s-restore-rclone-$i") $rc $(echo "$chk" | tr ' ' '_') $(cpu "$work/$s-restore-rclone-$i")" >> "$work/results"
+        rm -rf "$d"; sync
+      fi
+    done
+    [ "$s" != big ] || rm -rf "$src"
+  done
+  echo
+  echo "dvbackup restore over SFTP: CPU $(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n1) x $(nproc), load $(cut -d' ' -f1-3 /proc/loadavg); RUNS=$RUNS; medians over the runs with exit 0"
+  awk -v sets="$SETS" '
+    function median(list,   n, a, i, j, t) {
+      n = split(list, a, " "); if (n == 0) return -1
+      for (i = 1; i <= n; i++) for (j = i + 1; j <= n; j++) if (a[j] + 0 < a[i] + 0) { t = a[i]; a[i] = a[j]; a[j] = t }
+      return (n % 2) ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2
+    }
+    $1 ~ /-restore$/ { key = $1 SUBSEP $2; runs[key]++
+      if ($6 == 0) { secs[key] = secs[key] " " $4; kb[key] = kb[key] " " $5; cc[key] = cc[key] " " $8; sc[key] = sc[key] " " $9 }
+      if ($7 != "ok") bad[key] = 1 }
+    END {
+      printf "%-14s %-34s %5s %10s %14s %8s %16s\n", "set", "tool", "runs", "wall (s)", "peak RSS (MB)", "copies", "CPU s cli+srv"
+      ns = split(sets, S, " ")
+      for (k = 1; k <= ns; k++) for (t = 1; t <= 2; t++) {
+        tool = (t == 1) ? "dvbackup" : "rclone"; key = S[k] "-restore" SUBSEP tool
+        if (!(key in runs)) continue
+        med[key] = median(secs[key]); rss[key] = median(kb[key])
+        printf "%-14s %-34s %5d %10.2f %14.1f %8s %16s\n", S[k] "-restore", (t == 1) ? "(r-a) dvbackup restore --to" : "(r-b) rclone copy --transfers 4",
+          runs[key], med[key], rss[key] / 1024, (key in bad) ? "BAD" : "ok", sprintf("%.1f+%.1f", median(cc[key]), median(sc[key]))
+      }
+      print "targets:"
+      for (k = 1; k <= ns; k++) {
+        d = S[k] "-restore" SUBSEP "dvbackup"; r = S[k] "-restore" SUBSEP "rclone"; limit = (S[k] == "small") ? 0.5 : 1
+        if ((d in med) && med[d] > 0 && (r in med) && med[r] > 0)
+          printf "  %s restore in <= %.1f x rclone copy: dvbackup/rclone = %.2f (%.2f s vs %.2f s): %s\n", S[k], limit,
+            med[d] / med[r], med[d], med[r], (med[d] <= limit * med[r]) ? "MET" : "NOT MET"
+        if (d in rss) printf "  %s restore peak RSS < 64 MB: %.1f MB: %s\n", S[k], rss[d] / 1024, (rss[d] / 1024 < 64) ? "MET" : "NOT MET"
+      }
+    }' "$work/results"
+}
+if [ "${RESTORE:-0}" = 1 ]; then restore_bench; fi
 
 # --- report -------------------------------------------------------------------------------------
 echo

@@ -27,7 +27,10 @@
 # end. A throwaway PostgreSQL (scripts/services/start-postgres.sh) on PG_PORT (5583) in PG_DIR
 # (/tmp/dvbackup-bench-swift-pg) holds the catalog and the backup databases.
 #
-# Knobs: RUNS (3), BIG_MIB (1024), SEGMENT_MIB (256), DVBACKUP (binary, default
+# Then (RESTORE=1, the default; RESTORE=0 skips it) `dvbackup restore` of that SLO against
+# `swift download`, see restore_bench below.
+#
+# Knobs: RUNS (3), BIG_MIB (1024), SEGMENT_MIB (256), RESTORE (1), DVBACKUP (binary, default
 # .build/release/dvbackup, built with `swift-build -c release` if missing), BENCH_KEEP=1 (keep
 # the work directory and the containers).
 # Needs: python3-swiftclient (/usr/bin/swift), curl, GNU time, about 2 x BIG_MIB MiB in /tmp
@@ -187,6 +190,69 @@ for i in $(seq "$RUNS"); do
     if [ "${BENCH_KEEP:-0}" != 1 ]; then swiftcli delete "$c" >/dev/null 2>&1 || true; swiftcli delete "${c}_segments" >/dev/null 2>&1 || true; fi
   done
 done
+
+# --- restore (RESTORE=1, the default) ----------------------------------------------------------
+# One untimed dvbackup run (SLO of SEGMENT_MIB segments) into a container of its own, then RUNS
+# times, interleaved, into a new empty local directory each:
+#   (r-a) dvbackup restore --datafile 3 --to DIR   (GET streamed, hashed, proven against the
+#         catalog MD5, written under a temporary name and renamed)
+#   (r-b) swift download C OBJ -o FILE             (python-swiftclient)
+# The copy is checked by its MD5, untimed. Target (issue 13): dvbackup no slower than swift
+# download, peak RSS < 64 MB.
+restore_bench() {
+  local c=bench-restore-$$ db=bk_restore i d tool rc got
+  containers+=("$c")
+  psql_db dvndb -c "CREATE DATABASE \"$db\""
+  write_config "$work/restore.ini" "$db" "$c" "${SEGMENT_MIB}MiB"
+  "$DVBACKUP" init-db --config "$work/restore.ini" >/dev/null 2>&1
+  say "restore: the backup to restore from (untimed)"
+  "$DVBACKUP" run --config "$work/restore.ini" >/dev/null 2>"$work/restore-backup.log" \
+    || { say "restore: the backup failed:"; tail -n 5 "$work/restore-backup.log" >&2; return 0; }
+  for i in $(seq "$RUNS"); do
+    for tool in restore-dvbackup swift-download; do
+      d=$work/restored-$tool-$i
+      mkdir -p "$d/$(dirname "$rel")"; sync
+      case $tool in
+        restore-dvbackup)
+          say "restore run $i/$RUNS (r-a) dvbackup restore --to"
+          timed "$work/$tool-$i" "$DVBACKUP" restore --config "$work/restore.ini" --datafile 3 --to "$d" ;;
+        swift-download)
+          say "restore run $i/$RUNS (r-b) swift download"
+          timed "$work/$tool-$i" /usr/bin/swift -A "$SWIFT_AUTH_URL" -U "$SWIFT_USER" -K "$SWIFT_KEY" \
+            download "$c" "$rel" -o "$d/$rel" ;;
+      esac
+      rc=$(cat "$work/$tool-$i.rc")
+      [ "$rc" = 0 ] || { say "$tool exited $rc:"; tail -n 5 "$work/$tool-$i.log" >&2; }
+      got=$(md5sum "$d/$rel" 2>/dev/null | cut -d' ' -f1 || true)
+      echo "$tool $i $(tail -n1 "$work/$tool-$i.time") $rc $([ "$got" = "$md5" ] && echo ok || echo "BAD:md5_${got:-none}")" >> "$work/results"
+      rm -rf "$d"
+    done
+  done
+  echo
+  echo "restore of the $BIG_MIB MiB SLO: CPU $(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n1) x $(nproc), load $(cut -d' ' -f1-3 /proc/loadavg); RUNS=$RUNS; medians of runs that exited 0"
+  awk -v bytes=$((BIG_MIB * 1048576)) '
+    function median(list,   n, a, i, j, t) {
+      n = split(list, a, " "); if (n == 0) return -1
+      for (i = 1; i <= n; i++) for (j = i + 1; j <= n; j++) if (a[j] + 0 < a[i] + 0) { t = a[i]; a[i] = a[j]; a[j] = t }
+      return (n % 2) ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2
+    }
+    $1 == "restore-dvbackup" || $1 == "swift-download" { runs[$1]++; if ($5 == 0) { secs[$1] = secs[$1] " " $3; kb[$1] = kb[$1] " " $4 } if ($6 != "ok" || $5 != 0) bad[$1] = 1 }
+    END {
+      label["restore-dvbackup"] = "(r-a) dvbackup restore --to"; label["swift-download"] = "(r-b) swift download"
+      printf "%-44s %8s %10s %10s %14s %6s\n", "tool", "runs", "wall (s)", "MB/s", "peak RSS (MB)", "copy"
+      n = split("restore-dvbackup swift-download", T, " ")
+      for (k = 1; k <= n; k++) {
+        t = T[k]; if (!(t in runs)) continue
+        m = median(secs[t]); med[t] = m; rss[t] = median(kb[t])
+        if (m <= 0) { printf "%-44s %8d %10s\n", label[t], runs[t], "failed"; continue }
+        printf "%-44s %8d %10.2f %10.0f %14.1f %6s\n", label[t], runs[t], m, bytes / 1e6 / m, rss[t] / 1024, (t in bad) ? "BAD" : "ok"
+      }
+      d = med["restore-dvbackup"]; s = med["swift-download"]
+      if (d > 0 && s > 0) printf "targets:\n  restore no slower than swift download: dvbackup/swift download = %.2f (%.2f s vs %.2f s): %s\n", d / s, d, s, (d <= s) ? "MET" : "NOT MET"
+      if (d > 0) printf "  restore peak RSS < 64 MB: %.1f MB: %s\n", rss["restore-dvbackup"] / 1024, (rss["restore-dvbackup"] / 1024 < 64) ? "MET" : "NOT MET"
+    }' "$work/results"
+}
+if [ "${RESTORE:-1}" = 1 ]; then restore_bench; fi
 
 echo
 echo "dvbackup Swift target benchmark: $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg); cluster $SWIFT_AUTH_URL"

@@ -4,7 +4,9 @@
 #   (127.0.0.1:5545, databases dvndb and backupdb), loads a Dataverse 6.x catalog with a small
 #   sample (file bytes in two file stores, including one missing file and one damaged
 #   primary copy), writes a config.ini, and runs dvbackup: check-config, init-db, a dry run,
-#   a run, the copies it made, a second (incremental) run, and status. The morning report of
+#   a run, the copies it made, a second (incremental) run, a restore of one dataset by its
+#   labels (with its manifest), a dry run of restoring damaged primaries, an orphan scan after
+#   a file is deleted from the catalog, and status. The morning report of
 #   each run is mailed to a throwaway SMTP sink (127.0.0.1:3525, scripts/services/start-smtp.sh)
 #   and the first one is printed as it arrived.
 #
@@ -179,6 +181,37 @@ fi
 
 step "Second run: incremental; skips what is OK, retries the failures"
 run 1 "$DVBACKUP" run --config "$config"
+
+psql_demo() { PGPASSWORD=$PG_PASSWORD psql -X -At -v ON_ERROR_STOP=1 -h 127.0.0.1 -p "$PG_PORT" -U "$PG_USER" -d dvndb "$@"; }
+first_file=$(awk -F'\t' '$4 == "MD5, text, shared createdate" { print $1 }' "$tmp/expected.tsv")
+dataset_pid=$(psql_demo -c "SELECT d.protocol || ':' || d.authority || '/' || d.identifier FROM dvobject f
+                            JOIN dvobject d ON d.id = f.owner_id WHERE f.id = $first_file")
+restored=$tmp/restored
+mkdir -p "$restored"
+step "Restoring the dataset $dataset_pid into $restored, named by the labels of its latest version"
+run 0 "$DVBACKUP" restore --config "$config" --dataset "$dataset_pid" --to "$restored" --names labels
+echo "Every file was streamed from the backup, proven against its catalog checksum, and only then"
+echo "renamed into place. Its latest version (a draft) moved files into folders and gave two of them"
+echo "the same name: the second became 'notes (2).txt'."
+printf '
+$ find %s -type f | sort
+' "$restored"
+find "$restored" -type f | sort
+printf '
+$ cat %s/dvbackup-restore-manifest.csv
+' "$restored"
+cat "$restored/dvbackup-restore-manifest.csv" 2>/dev/null || { echo "(no manifest)"; surprises=$((surprises + 1)); }
+
+step "Which damaged or missing primaries could be restored into their stores (dry run)"
+run 0 "$DVBACKUP" restore --config "$config" --damaged-primaries --into-store --dry-run
+echo "A primary counts as damaged once a run or an audit of the stores found it so after its copy"
+echo "was proven; the sample's damaged primary never had a good copy, so there is nothing to restore."
+
+handle_file=$(awk -F'\t' '$4 == "Handle dataset, SHA1" { print $1 }' "$tmp/expected.tsv")
+step "Dataverse deletes datafile $handle_file; the orphan scan lists its copy (and deletes nothing)"
+psql_demo -q -c "DELETE FROM filemetadata WHERE datafile_id = $handle_file;
+                 DELETE FROM datafile WHERE id = $handle_file; DELETE FROM dvobject WHERE id = $handle_file"
+run 0 "$DVBACKUP" audit --orphans --config "$config"
 
 step "What the backup database says"
 run 0 "$DVBACKUP" status --config "$config"

@@ -15,7 +15,9 @@ alternativepersistentidentifier, a harvested dataset (URL storage identifiers, n
 checksums MD5/SHA1/SHA256/SHA512, '' and 'Unknown', a tabular file (.orig + .tab), a file
 whose ingest is scheduled ('B'), files sharing one createdate, a file committed late (older
 createdate, higher id), a file missing from the store (FAIL_READ), a damaged primary copy
-(FAIL_SOURCE_CHECKSUM), two files in a second store, sizes from 0 bytes to 2 MiB.
+(FAIL_SOURCE_CHECKSUM), two files in a second store, sizes from 0 bytes to 2 MiB; every
+dataset's versions (datasetversion) and file labels (filemetadata), with a draft that moves
+files into folders and gives two files one name (for `dvbackup restore --names labels`).
 
 Deterministic: the same --seed gives the same bytes, names and SQL. Python 3 stdlib only.
 """
@@ -63,6 +65,11 @@ class Sample:
         self.datafiles = []
         self.datatables = []
         self.altpids = []
+        self.versions = []       # datasetversion rows
+        self.filemetadatas = []  # filemetadata rows
+        self.file_labels = {}    # dataset id -> [(datafile id, label, directorylabel, published)]
+        self.dataset_info = {}   # dataset id -> (created, published)
+        self.drafts = {}         # dataset id -> {datafile id: (label, directorylabel)} in its draft
         self.files_written = []  # (path, bytes)
         self.cases = []          # (id, storageidentifier, case, expected, path or '')
         self.used_names = set()
@@ -141,6 +148,7 @@ class Sample:
                             protocol=protocol, authority=authority, identifier=identifier,
                             separator=sep, storageidentifier=sid, globalidcreatetime=created,
                             identifierregistered=published)
+        self.dataset_info[oid] = (created, published)
         self.datasets.append(dict(id=oid, datasettype_id=1, harvestingclient_id=harvestingclient_id,
                                   harvestidentifier=harvestidentifier, storagedriver=storagedriver,
                                   fileaccessrequest=False, usegenericthumbnail=False))
@@ -150,11 +158,12 @@ class Sample:
     def datafile(self, ds, created, data, case, expected, *, ctype="application/octet-stream",
                  ctype_kind="MD5", store="file", write=True, damage=False, ingeststatus="A",
                  checksum=None, storageidentifier=None, tabular=None, filesize=None,
-                 published=True):
+                 published=True, label=None, directory=None):
         """Add one datafile of dataset ds whose main object holds `data`.
 
         tabular: dict(orig=bytes, ...) -> `data` is the .tab, the checksum is of orig.
         checksum: force the stored value ('' / 'Unknown'); default: digest of the bytes.
+        label, directory: the name users know the file by (filemetadata.label, .directorylabel).
         """
         name = self.storage_name(created)
         if storageidentifier is None:
@@ -196,7 +205,41 @@ class Sample:
                                             originalformatversion=None,
                                             storedwithvariableheader=False))
         self.cases.append((oid, storageidentifier, case, expected, path))
+        ext = {"text/plain": ".txt", "text/csv": ".csv", "application/zip": ".zip", "image/png": ".png",
+               "application/pdf": ".pdf", "text/tab-separated-values": ".tab"}.get(ctype, ".bin")
+        self.file_labels.setdefault(ds["id"], []).append(
+            (oid, label or "file-%d%s" % (oid, ext), directory, published))
         return oid
+
+    def make_versions(self, drafts):
+        """datasetversion and filemetadata rows: a published dataset has a RELEASED 1.0 with its
+        published files; a dataset with unpublished files, or one in `drafts` (dataset id ->
+        {datafile id: (label, directorylabel)}: files renamed or moved in the draft), also has a
+        DRAFT (its latest version) with every file. An unpublished dataset has only a DRAFT."""
+        vid = 0
+        for ds_id, files in self.file_labels.items():
+            created, published = self.dataset_info[ds_id]
+            renamed = drafts.get(ds_id, {})
+            released = [f for f in files if f[3]] if published else []
+            if released:
+                vid += 1
+                when = created + dt.timedelta(hours=1)
+                self.versions.append(dict(id=vid, dataset_id=ds_id, versionnumber=1, minorversionnumber=0,
+                                          versionstate="RELEASED", createtime=created, lastupdatetime=when,
+                                          releasetime=when, version=1))
+                for (oid, label, directory, _) in released:
+                    self.filemetadatas.append(dict(datafile_id=oid, datasetversion_id=vid, label=label,
+                                                   directorylabel=directory, restricted=False, version=1))
+            if not released or renamed or len(released) < len(files):
+                vid += 1
+                when = created + dt.timedelta(days=1)
+                self.versions.append(dict(id=vid, dataset_id=ds_id, versionnumber=None, minorversionnumber=None,
+                                          versionstate="DRAFT", createtime=when, lastupdatetime=when,
+                                          releasetime=None, version=1))
+                for (oid, label, directory, _) in files:
+                    label, directory = renamed.get(oid, (label, directory))
+                    self.filemetadatas.append(dict(datafile_id=oid, datasetversion_id=vid, label=label,
+                                                   directorylabel=directory, restricted=False, version=1))
 
     # -- the sample --------------------------------------------------------------------
     def build(self):
@@ -216,16 +259,22 @@ class Sample:
         # Dataset 1 (DOI): created with 5 files in one command -> one shared createdate.
         c1 = t
         ds1 = self.dataset(lab, c1, "doi", "10.5072", self.shoulder_id())
-        self.datafile(ds1, c1, self.text_bytes(200, "README\n"), "MD5, text, shared createdate",
-                      "OK", ctype="text/plain", ctype_kind="MD5")
-        self.datafile(ds1, c1, b"", "MD5, 0 bytes, shared createdate", "OK",
-                      ctype="text/plain", ctype_kind="MD5")
-        self.datafile(ds1, c1, self.random_bytes(2 * 1024 * 1024), "SHA1, 2 MiB, shared createdate",
-                      "OK", ctype="application/zip", ctype_kind="SHA1")
-        self.datafile(ds1, c1, self.random_bytes(65536 + 123), "SHA256, 64 KiB, shared createdate",
-                      "OK", ctype="image/png", ctype_kind="SHA256")
-        self.datafile(ds1, c1, self.random_bytes(300 * 1024 + 7), "SHA512, 300 KiB, shared createdate",
-                      "OK", ctype="application/pdf", ctype_kind="SHA512")
+        readme = self.datafile(ds1, c1, self.text_bytes(200, "README\n"), "MD5, text, shared createdate",
+                               "OK", ctype="text/plain", ctype_kind="MD5", label="README.txt")
+        empty = self.datafile(ds1, c1, b"", "MD5, 0 bytes, shared createdate", "OK",
+                              ctype="text/plain", ctype_kind="MD5", label="notes.txt")
+        archive = self.datafile(ds1, c1, self.random_bytes(2 * 1024 * 1024), "SHA1, 2 MiB, shared createdate",
+                                "OK", ctype="application/zip", ctype_kind="SHA1", label="raw-data.zip")
+        figure = self.datafile(ds1, c1, self.random_bytes(65536 + 123), "SHA256, 64 KiB, shared createdate",
+                               "OK", ctype="image/png", ctype_kind="SHA256", label="figure.png",
+                               directory="figures")
+        paper = self.datafile(ds1, c1, self.random_bytes(300 * 1024 + 7), "SHA512, 300 KiB, shared createdate",
+                              "OK", ctype="application/pdf", ctype_kind="SHA512", label="paper.pdf")
+        # The draft (the latest version) moves files into folders; two files get the same
+        # name there, which a restore by labels makes unique ("notes (2).txt").
+        self.drafts = {ds1["id"]: {readme: ("README.txt", "docs"), empty: ("notes.txt", "docs"),
+                                   archive: ("raw-data.zip", "data"), figure: ("figure.png", "data/figures"),
+                                   paper: ("notes.txt", "docs")}}
         # An alternative PID that does NOT designate storage: must not change the path.
         self.altpids.append(dict(dvobject_id=ds1["id"], protocol="doi", authority="10.5072",
                                  identifier=self.shoulder_id("FK2/ALIAS"),
@@ -238,6 +287,7 @@ class Sample:
         tab = orig.decode().split("\n", 1)[1].replace(",", "\t").encode()  # no header row
         self.datafile(ds2, c2, tab, "tabular: .orig checksummed (MD5), .tab differs", "OK",
                       ctype="text/tab-separated-values", ctype_kind="MD5",
+                      label="survey.tab",
                       tabular=dict(orig=orig, unf="UNF:6:%s==" % "".join(
                                        self.rnd.choice("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789+/")
                                        for _ in range(22)),
@@ -303,8 +353,10 @@ class Sample:
         for remote_id in (3040230, 3040231):
             fake = self.random_bytes(64)
             self.datafile(ds7, c7, fake, "harvested: remote URL", "skipped harvested",
+                          label="remote-%d.bin" % remote_id,
                           ctype_kind="MD5", write=False, filesize=123456,
                           storageidentifier="https://archive.example.org/api/access/datafile/%d" % remote_id)
+        self.make_versions(self.drafts)
 
     # -- output ------------------------------------------------------------------------
     def write_store(self):
@@ -348,12 +400,18 @@ class Sample:
                ["datafile_id", "unf", "casequantity", "varquantity", "recordspercase",
                 "originalfileformat", "originalfilename", "originalfilesize",
                 "originalformatversion", "storedwithvariableheader"])
+        insert("datasetversion", self.versions,
+               ["id", "dataset_id", "versionnumber", "minorversionnumber", "versionstate",
+                "createtime", "lastupdatetime", "releasetime", "version"])
+        insert("filemetadata", self.filemetadatas,
+               ["datafile_id", "datasetversion_id", "label", "directorylabel", "restricted", "version"])
         insert("alternativepersistentidentifier", self.altpids,
                ["dvobject_id", "protocol", "authority", "identifier",
                 "storagelocationdesignator", "identifierregistered"])
         out.append("DO $$ BEGIN"
                    " PERFORM setval('dvobject_id_seq', (SELECT max(id) FROM dvobject));"
                    " PERFORM setval('harvestingclient_id_seq', (SELECT max(id) FROM harvestingclient));"
+                   " PERFORM setval('datasetversion_id_seq', (SELECT max(id) FROM datasetversion));"
                    " END $$;")
         out.append("COMMIT;")
         return "\n".join(out) + "\n"

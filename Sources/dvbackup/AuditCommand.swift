@@ -79,9 +79,7 @@ extension DVBackupCommand {
             let out = OutputWriter()
             let scan = OrphanScan(settings: settings, logger: logger, output: out, cleanLeftovers: cleanLeftovers)
             let status = scan.run()
-            out.line()
-            out.line(scan.summary.text)
-            out.flush()
+            OrphanReport(settings: settings, logger: logger).report(scan, exit: status, output: out)
             throw ExitCode(status.rawValue)
         }
     }

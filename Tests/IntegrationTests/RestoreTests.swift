@@ -3,17 +3,16 @@ import Foundation
 import Testing
 
 extension Sandbox {
-    /// Dataverse's version tables (not in the test catalog's schema, which a backup does not
-    /// need): one released version 1.0 and a draft, for `restore --names labels`.
+    /// Two versions of `dataset` in the catalog's version tables: a released 1.0 where every
+    /// file is `old-name.bin`, and a draft (the latest) with `labels`, for `restore --names labels`.
     func addLabels(dataset: Int64, _ labels: [(file: TestFile, label: String, directory: String?)]) throws {
-        try catalog.execute("""
-            CREATE TABLE IF NOT EXISTS datasetversion (id serial PRIMARY KEY, dataset_id bigint, versionnumber bigint,
-                minorversionnumber bigint, versionstate varchar(255));
-            CREATE TABLE IF NOT EXISTS filemetadata (id serial PRIMARY KEY, datafile_id bigint NOT NULL,
-                datasetversion_id bigint NOT NULL, label varchar(255) NOT NULL, directorylabel varchar(255))
-            """)
-        let old = try catalog.query("INSERT INTO datasetversion (dataset_id, versionnumber, minorversionnumber, versionstate) VALUES ($1, 1, 0, 'RELEASED') RETURNING id", [String(dataset)]).string(0, 0)!
-        let draft = try catalog.query("INSERT INTO datasetversion (dataset_id, versionstate) VALUES ($1, 'DRAFT') RETURNING id", [String(dataset)]).string(0, 0)!
+        let old = try catalog.query("""
+            INSERT INTO datasetversion (dataset_id, versionnumber, minorversionnumber, versionstate, createtime, lastupdatetime, releasetime)
+            VALUES ($1, 1, 0, 'RELEASED', now(), now(), now()) RETURNING id
+            """, [String(dataset)]).string(0, 0)!
+        let draft = try catalog.query("""
+            INSERT INTO datasetversion (dataset_id, versionstate, createtime, lastupdatetime) VALUES ($1, 'DRAFT', now(), now()) RETURNING id
+            """, [String(dataset)]).string(0, 0)!
         for l in labels {
             // The released version's label is the old one; the latest (the draft) wins.
             try catalog.query("INSERT INTO filemetadata (datafile_id, datasetversion_id, label) VALUES ($1, $2, 'old-name.bin')",
@@ -33,6 +32,7 @@ extension Sandbox {
 
     /// Removes a file, or a whole dataset, from the catalog, as Dataverse's delete does.
     func deleteFromCatalog(file: TestFile) throws {
+        try catalog.query("DELETE FROM filemetadata WHERE datafile_id = $1", [String(file.id)])
         try catalog.query("DELETE FROM datatable WHERE datafile_id = $1", [String(file.id)])
         try catalog.query("DELETE FROM datafile WHERE id = $1", [String(file.id)])
         try catalog.query("DELETE FROM dvobject WHERE id = $1", [String(file.id)])
@@ -40,6 +40,7 @@ extension Sandbox {
 
     func deleteDatasetFromCatalog(_ dataset: Int64, files: [TestFile]) throws {
         for f in files { try deleteFromCatalog(file: f) }
+        try catalog.query("DELETE FROM datasetversion WHERE dataset_id = $1", [String(dataset)])
         try catalog.query("DELETE FROM dataset WHERE id = $1", [String(dataset)])
         try catalog.query("DELETE FROM dvobject WHERE id = $1", [String(dataset)])
     }

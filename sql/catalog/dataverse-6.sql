@@ -4,6 +4,7 @@
 --
 -- Where it comes from: what a fresh Dataverse 6.x install creates (EclipseLink DDL from the
 -- entities in IQSS/dataverse src/main/java/edu/harvard/iq/dataverse/: DvObject.java,
+-- DatasetVersion.java, FileMetadata.java,
 -- Dataverse.java, Dataset.java, DataFile.java, DataTable.java, HarvestingClient.java,
 -- AlternativePersistentIdentifier.java, dataset/DatasetType.java) plus the Flyway scripts in
 -- src/main/resources/db/migration/ that change these tables, cross-checked against the
@@ -249,3 +250,61 @@ CREATE TABLE alternativepersistentidentifier (
 );
 ALTER TABLE alternativepersistentidentifier ADD CONSTRAINT fk_alternativepersistentidentifier_dvobject_id
     FOREIGN KEY (dvobject_id) REFERENCES dvobject (id);
+
+-- ---------------------------------------------------------------------------------------
+-- datasetversion (DatasetVersion.java): one row per version of a dataset; the latest is the
+-- DRAFT if there is one, else the highest versionnumber.minorversionnumber. A backup does not
+-- read it; `dvbackup restore --names labels` does (with filemetadata). Columns pointing to
+-- tables not reproduced here (termsofuseandaccess) are plain bigints.
+-- ---------------------------------------------------------------------------------------
+CREATE TABLE datasetversion (
+    id                      SERIAL NOT NULL,
+    unf                     VARCHAR(255),
+    archivalcopylocation    TEXT,
+    archivenote             VARCHAR(1000),
+    archivetime             TIMESTAMP,
+    createtime              TIMESTAMP NOT NULL,
+    deaccessionlink         VARCHAR(255),
+    deaccessionnote         TEXT,
+    externalstatuslabel     VARCHAR(255),
+    lastupdatetime          TIMESTAMP NOT NULL,
+    minorversionnumber      BIGINT,
+    releasetime             TIMESTAMP,
+    version                 BIGINT,                 -- JPA optimistic lock
+    versionnote             VARCHAR(1000),
+    versionnumber           BIGINT,                 -- NULL for a DRAFT never released
+    versionstate            VARCHAR(255),           -- 'DRAFT' | 'RELEASED' | 'ARCHIVED' | 'DEACCESSIONED'
+    dataset_id              BIGINT,
+    termsofuseandaccess_id  BIGINT,                 -- -> termsofuseandaccess(id) (not reproduced)
+    PRIMARY KEY (id)
+);
+ALTER TABLE datasetversion ADD CONSTRAINT unq_datasetversion_0
+    UNIQUE (dataset_id, versionnumber, minorversionnumber);
+ALTER TABLE datasetversion ADD CONSTRAINT fk_datasetversion_dataset_id
+    FOREIGN KEY (dataset_id) REFERENCES dvobject (id);
+CREATE INDEX index_datasetversion_dataset_id ON datasetversion (dataset_id);
+
+-- ---------------------------------------------------------------------------------------
+-- filemetadata (FileMetadata.java): a file as one version shows it. The names users know
+-- (label, directorylabel) are here, per version, not on datafile; a file "deleted" from a
+-- draft only loses its filemetadata row in that draft.
+-- ---------------------------------------------------------------------------------------
+CREATE TABLE filemetadata (
+    id                  SERIAL NOT NULL,
+    description         TEXT,
+    directorylabel      VARCHAR(255),           -- '/'-separated folder path, NULL at the top
+    displayorder        INTEGER,
+    label               VARCHAR(255) NOT NULL,
+    prov_freeform       TEXT,
+    restricted          BOOLEAN,
+    version             BIGINT,                 -- JPA optimistic lock
+    datafile_id         BIGINT NOT NULL,
+    datasetversion_id   BIGINT NOT NULL,
+    PRIMARY KEY (id)
+);
+ALTER TABLE filemetadata ADD CONSTRAINT fk_filemetadata_datafile_id
+    FOREIGN KEY (datafile_id) REFERENCES dvobject (id);
+ALTER TABLE filemetadata ADD CONSTRAINT fk_filemetadata_datasetversion_id
+    FOREIGN KEY (datasetversion_id) REFERENCES datasetversion (id);
+CREATE INDEX index_filemetadata_datafile_id ON filemetadata (datafile_id);
+CREATE INDEX index_filemetadata_datasetversion_id ON filemetadata (datasetversion_id);

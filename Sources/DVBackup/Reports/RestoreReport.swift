@@ -2,7 +2,8 @@ import Foundation
 import Logging
 
 /// After a restore: prints its summary, stores the report with its run row and mails it
-/// through [Notifications] as runs do. Nothing here changes the exit code.
+/// through [Notifications] as runs do (``deliver(_:settings:logger:what:)``, which the orphan
+/// scan's report goes through too). Nothing here changes the exit code.
 public struct RestoreReport {
     public let settings: Settings
     public let logger: Logger
@@ -21,7 +22,7 @@ public struct RestoreReport {
             return RunReport(subject: "dvbackup restore on \(host): not started", text: "The restore did not start: \(reason)\n",
                              runId: runId, exitStatus: exit)
         case .finished(let s):
-            let what = s.dryRun ? "dry run, \(s.wouldRestore) would be restored"
+            let what = s.dryRun ? "dry run, \(s.wouldRestore) would be restored" + (s.failed > 0 ? ", \(s.failed) cannot be" : "")
                 : "\(s.restored) restored, \(s.failed) failed" + (s.intact > 0 ? ", \(s.intact) intact" : "")
             var csv: [UInt8]? = nil
             if !s.failures.isEmpty {
@@ -43,9 +44,16 @@ public struct RestoreReport {
             output.flush()
             if s.dryRun { return }
         }
-        guard var report = Self.compose(outcome) else { return }
+        guard let report = Self.compose(outcome) else { return }
+        Self.deliver(report, settings: settings, logger: logger, what: "restore")
+    }
+
+    /// Stores `report` with its run row (where the database has the report columns) and
+    /// mails it through [Notifications], recording the mail's outcome: what a backup run's
+    /// report goes through, for the restore's and the orphan scan's. `what` names it in logs.
+    static func deliver(_ report: RunReport, settings: Settings, logger: Logger, what: String) {
         let mail = MorningReport(settings: settings, logger: logger)
-        report = mail.redacted(report)
+        let report = mail.redacted(report)
         var store: ReportStore? = nil
         if let runId = report.runId, let db = try? settings.database.connectBackup() {
             let s = ReportStore(connection: db)
@@ -55,7 +63,7 @@ public struct RestoreReport {
                     store = s
                 }
             } catch {
-                logger.error("cannot store the restore's report: \(error)")
+                logger.error("cannot store the \(what)'s report: \(error)")
             }
         }
         let sent = mail.send(report, automatic: true)

@@ -1,55 +1,92 @@
-/// Restores one file at a time: streams its copy from the target, hashing it as it streams,
-/// into a sink that keeps it under a temporary name, and makes it visible only when its
-/// digest (and size) are the ones expected. A copy that fails is not written.
+/// One file ready to be restored: its catalog row and where it goes. Made in order on the
+/// planning thread (``RestorePlacement``), restored on a worker thread (``FileRestorer``).
+struct RestoreTask: Sendable {
+    let item: RestoreItem
+    /// The label written to the manifest (`--names labels`), if any.
+    let label: String?
+    /// The path under the destination directory (`--to`); `nil` for `--into-store`.
+    let relative: String?
+}
+
+/// What restoring one file did, and whether the target became unusable (the restore stops).
+struct RestoreDone: Sendable {
+    let result: RestoreResult
+    let targetLost: Bool
+    /// The path written, relative to the destination directory (for the manifest).
+    let writtenRelative: String?
+
+    static func failed(_ item: RestoreItem, _ why: String, as status: BackupStatus, lost: Bool = false) -> RestoreDone {
+        RestoreDone(result: item.result(.failed, why, failedAs: status), targetLost: lost, writtenRelative: nil)
+    }
+}
+
+extension RestoreItem {
+    func result(_ kind: RestoreResult.Kind, _ detail: String, bytes: Int64 = 0, failedAs: BackupStatus? = nil) -> RestoreResult {
+        RestoreResult(datafileId: file.id, dataset: file.datasetPID, storageName: storageName, kind: kind, detail: detail,
+                      bytes: bytes, failedAs: failedAs)
+    }
+}
+
+/// Decides where each file goes, in datafile id order (label names are made unique in that
+/// order), and turns away the files that cannot be restored at all. One thread's.
+struct RestorePlacement {
+    let destination: RestoreRequest.Destination
+    var labelPaths = LabelPaths()
+
+    /// The task for `item`, or why it cannot be restored.
+    mutating func place(_ item: RestoreItem, label: FileLabel?) -> Result<RestoreTask, RestoreFailure> {
+        let f = item.file
+        guard !item.relativePath.isEmpty else {
+            return .failure(RestoreFailure(.failed(item, "the catalog's storage identifier '\(f.storageIdentifier)' or dataset path is not a safe path", as: .failRead)))
+        }
+        guard item.expected != nil else {
+            return .failure(RestoreFailure(.failed(item, "the catalog has no checksum for this file and no proven copy is recorded: its copy cannot be proven, so it is not restored", as: .failVerify)))
+        }
+        guard case .directory(_, let names) = destination else { return .success(RestoreTask(item: item, label: nil, relative: nil)) }
+        switch names {
+        case .storage:
+            return .success(RestoreTask(item: item, label: label?.label, relative: item.relativePath))
+        case .labels:
+            let name = label.map { l in (f.isTabular ? l.originalFileName.flatMap { $0.isEmpty ? nil : $0 } : nil) ?? l.label }
+            let datasetDirectory = "\(f.datasetAuthority)/\(f.datasetIdentifier)"
+            if let p = PathSafety.problem(in: datasetDirectory, what: "dataset PID") {
+                return .failure(RestoreFailure(.failed(item, p, as: .failWrite)))
+            }
+            let relative = datasetDirectory + "/" + labelPaths.unique(
+                datasetDirectory: datasetDirectory, label: (name?.isEmpty ?? true) ? item.storageName : name!,
+                directoryLabel: label?.directoryLabel)
+            return .success(RestoreTask(item: item, label: label?.label, relative: relative))
+        }
+    }
+}
+
+/// A file turned away before any byte was read.
+struct RestoreFailure: Error {
+    let done: RestoreDone
+    init(_ done: RestoreDone) { self.done = done }
+}
+
+/// Restores one file: streams its copy from the target, hashing it as it streams, into a
+/// sink that keeps it under a temporary name, and makes it visible only when its digest (and
+/// size) are the ones expected. A copy that fails is not written. One thread's (its reader
+/// is one connection).
 struct FileRestorer {
     let reader: any TargetReader
     let destination: RestoreRequest.Destination
     let storeWriter: StoreWriter?
-    var labelPaths = LabelPaths()
 
-    /// What `restore` did, and whether the target became unusable (the restore stops).
-    struct Done {
-        let result: RestoreResult
-        let targetLost: Bool
-        /// The path written, relative to the destination directory (for the manifest).
-        let writtenRelative: String?
-    }
-
-    mutating func restore(_ item: RestoreItem, label: FileLabel?, dryRun: Bool) -> Done {
+    func restore(_ task: RestoreTask, dryRun: Bool) -> RestoreDone {
+        let item = task.item
         let f = item.file
-        func result(_ kind: RestoreResult.Kind, _ detail: String, bytes: Int64 = 0, failedAs: BackupStatus? = nil) -> RestoreResult {
-            RestoreResult(datafileId: f.id, dataset: f.datasetPID, storageName: item.storageName, kind: kind, detail: detail,
-                          bytes: bytes, failedAs: failedAs)
+        let expected = item.expected!
+        func failed(_ why: String, as status: BackupStatus, lost: Bool = false) -> RestoreDone {
+            .failed(item, why, as: status, lost: lost)
         }
-        func failed(_ why: String, as status: BackupStatus, lost: Bool = false) -> Done {
-            Done(result: result(.failed, why, failedAs: status), targetLost: lost, writtenRelative: nil)
-        }
-        guard !item.relativePath.isEmpty else {
-            return failed("the catalog's storage identifier '\(f.storageIdentifier)' or dataset path is not a safe path", as: .failRead)
-        }
-        guard let expected = item.expected else {
-            return failed("the catalog has no checksum for this file and no proven copy is recorded: its copy cannot be proven, so it is not restored", as: .failVerify)
-        }
-
-        // Where it goes.
-        var relative: String? = nil
-        switch destination {
-        case .directory(_, let names):
-            switch names {
-            case .storage:
-                relative = item.relativePath
-            case .labels:
-                let name = label.map { l in (f.isTabular ? l.originalFileName.flatMap { $0.isEmpty ? nil : $0 } : nil) ?? l.label }
-                let datasetDirectory = "\(f.datasetAuthority)/\(f.datasetIdentifier)"
-                if let p = PathSafety.problem(in: datasetDirectory, what: "dataset PID") { return failed(p, as: .failWrite) }
-                relative = datasetDirectory + "/" + labelPaths.unique(
-                    datasetDirectory: datasetDirectory, label: (name?.isEmpty ?? true) ? item.storageName : name!,
-                    directoryLabel: label?.directoryLabel)
-            }
-        case .intoStore:
+        if destination == .intoStore {
             switch storeWriter!.check(f, expected: expected, expectedSize: item.expectedSize) {
             case .matches:
-                return Done(result: result(.intact, "the primary matches the catalog; not touched"), targetLost: false, writtenRelative: nil)
+                return RestoreDone(result: item.result(.intact, "the primary matches the catalog; not touched"), targetLost: false,
+                                   writtenRelative: nil)
             case .unusable(let why):
                 return failed("the primary cannot be checked, so it is not overwritten: \(why)", as: .failRead)
             case .missing, .differs:
@@ -60,10 +97,12 @@ struct FileRestorer {
         let sink: any RestoreSink
         do throws(ReadFailure) {
             if case .directory(let base, _) = destination {
-                if dryRun { return Done(result: result(.wouldRestore, base + "/" + relative!), targetLost: false, writtenRelative: nil) }
-                sink = try SafeFileWriter(base: base, relative: relative!)
+                if dryRun {
+                    return RestoreDone(result: item.result(.wouldRestore, base + "/" + task.relative!), targetLost: false, writtenRelative: nil)
+                }
+                sink = try SafeFileWriter(base: base, relative: task.relative!)
             } else {
-                if dryRun { return Done(result: result(.wouldRestore, "into its store"), targetLost: false, writtenRelative: nil) }
+                if dryRun { return RestoreDone(result: item.result(.wouldRestore, "into its store"), targetLost: false, writtenRelative: nil) }
                 sink = try storeWriter!.begin(f)
             }
         } catch {
@@ -72,14 +111,22 @@ struct FileRestorer {
 
         let digest = Digest(expected.algorithm)
         var bytes: Int64 = 0
+        // A large file is hashed and written on a second thread while the next bytes arrive.
+        let overlapped = (item.expectedSize ?? 0) >= OverlappedSink.threshold ? OverlappedSink(digest: digest, sink: sink) : nil
         do throws(ReadFailure) {
             try reader.read(CopyReference(datafileId: f.id, relativePath: item.relativePath, expectedSize: item.expectedSize)) {
                 (chunk) throws(ReadFailure) in
-                digest.update(chunk)
-                try sink.write(chunk)
+                if let overlapped {
+                    try overlapped.write(chunk)
+                } else {
+                    digest.update(chunk)
+                    try sink.write(chunk)
+                }
                 bytes += Int64(chunk.count)
             }
+            try overlapped?.finish()
         } catch {
+            try? overlapped?.finish()
             sink.abort()
             switch error {
             case .destination(let why): return failed(why, as: .failWrite)
@@ -101,6 +148,6 @@ struct FileRestorer {
         do throws(ReadFailure) { try sink.commit() } catch {
             return failed(error.description, as: .failWrite)
         }
-        return Done(result: result(.restored, sink.location, bytes: bytes), targetLost: false, writtenRelative: relative)
+        return RestoreDone(result: item.result(.restored, sink.location, bytes: bytes), targetLost: false, writtenRelative: task.relative)
     }
 }

@@ -24,6 +24,8 @@ public final class OrphanScan {
     let now: () -> Double
 
     public private(set) var summary = OrphanSummary()
+    /// Why the scan could not start (exit 3), for the report.
+    public private(set) var startFailure: String?
 
     public init(settings: Settings, logger: Logger, output: OutputWriter, cleanLeftovers: Bool,
                 minimumLeftoverAge: Double = 86_400, now: @escaping () -> Double = { Date().timeIntervalSince1970 }) {
@@ -41,6 +43,7 @@ public final class OrphanScan {
         let target = BackupJob(settings: settings, mode: .incremental, logger: logger, output: out).makeTarget()
         guard let readable = target as? any ReadableTarget else {
             logger.error("\(target.displayName) cannot be read back")
+            startFailure = "\(target.displayName) cannot be read back"
             return .cannotStart
         }
         let start = RunStart(settings: settings, logger: logger)
@@ -58,6 +61,8 @@ public final class OrphanScan {
             }
         } catch {
             logger.error("\(error.message)")
+            startFailure = error.message
+            summary.runId = error.runId
             return .cannotStart
         }
         summary.runId = run.runId
@@ -154,7 +159,9 @@ public final class OrphanScan {
                 let why = try r.bool(i, "dataset_known") == true ? "file deleted in Dataverse" : "dataset no longer in the catalog"
                 summary.orphans += 1
                 summary.orphanBytes += size
-                out.line("orphan    \(path)  \(formatBytes(size))  \(age(modified))  \(why)")
+                let entry = OrphanEntry(kind: .orphan, path: path, size: size, age: age(modified), reason: why)
+                summary.keep(entry)
+                out.line(entry.line)
             }
             if r.rowCount < 1000 { break }
         }
@@ -181,7 +188,10 @@ public final class OrphanScan {
                 action = "  kept (less than \(DurationParser.format(Int64(minimumLeftoverAge))) old)"
             }
         }
-        out.line("leftover  \(entry.relativePath)  \(formatBytes(entry.size))  \(age(entry.modified))  \(why)\(action)")
+        let listed = OrphanEntry(kind: .leftover, path: entry.relativePath, size: entry.size, age: age(entry.modified),
+                                 reason: why + action)
+        summary.keep(listed)
+        out.line(listed.line)
     }
 
     func age(_ modified: Double?) -> String {
@@ -190,6 +200,26 @@ public final class OrphanScan {
         if seconds >= 86_400 { return "\(Int(seconds / 86_400)) d old" }
         if seconds >= 3600 { return "\(Int(seconds / 3600)) h old" }
         return "\(Int(seconds / 60)) min old"
+    }
+}
+
+/// One line of the listing: an orphan or a leftover.
+public struct OrphanEntry: Sendable, Equatable {
+    public enum Kind: String, Sendable, Equatable {
+        case orphan, leftover
+    }
+
+    public var kind: Kind
+    public var path: String
+    public var size: Int64
+    /// `3 d old`, `age unknown`.
+    public var age: String
+    /// Why it is listed, and for a leftover what `--clean-leftovers` did with it.
+    public var reason: String
+
+    /// As printed: `orphan    <path>  <size>  <age>  <reason>`.
+    public var line: String {
+        "\(kind == .orphan ? "orphan  " : "leftover")  \(path)  \(formatBytes(size))  \(age)  \(reason)"
     }
 }
 
@@ -204,6 +234,14 @@ public struct OrphanSummary: Sendable, Equatable {
     public var leftoversRemoved: Int64 = 0
     public var removalFailures: Int64 = 0
     public var error: String?
+    /// The first `keptLimit` lines listed, in the order listed (for the report).
+    public var listed: [OrphanEntry] = []
+
+    static let keptLimit = 1000
+
+    mutating func keep(_ entry: OrphanEntry) {
+        if listed.count < Self.keptLimit { listed.append(entry) }
+    }
 
     public var text: String {
         var lines = ["Orphans and leftovers\(runId.map { " (run \($0))" } ?? "") on \(target):",

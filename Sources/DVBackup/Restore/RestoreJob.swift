@@ -2,8 +2,8 @@ import Foundation
 import Logging
 
 /// `dvbackup restore`: takes the run lock and leaves a run row (mode `restore`) like a backup
-/// run, resolves the selection, and restores each file with a ``FileRestorer`` from a
-/// reader of the target. A dry run takes no lock and writes nothing.
+/// run, resolves the selection, and restores the files on several threads (a ``RestorePool``
+/// of ``FileRestorer``s, one reader of the target each). A dry run takes no lock and writes nothing.
 public final class RestoreJob {
     public let settings: Settings
     public let request: RestoreRequest
@@ -97,18 +97,22 @@ public final class RestoreJob {
             _ = finish(.failed, error: "\(error)")
             return fail("cannot read what to restore: \(error)", .cannotStart, runId: runId)
         }
-        let reader: any TargetReader
-        do { reader = try readable.makeReader() } catch {
+        // One reader (one connection) per worker, as many as the backup uses (no more than there
+        // are files); the first must open here, the others open on their own threads.
+        let wanted = request.dryRun ? 1 : max(1, min(settings.backup.workers, ids.count))
+        let first: FileRestorer
+        do { first = try Self.restorer(settings, readable, request.destination, logger) } catch {
             _ = finish(.failed, error: error.message)
             return fail(error.message, .cannotStart, runId: runId)
         }
-        logger.info("restore\(runId.map { " (run \($0))" } ?? ""): \(ids.count) file(s) selected, from \(target.displayName) to \(destinationText)\(request.dryRun ? " (dry run)" : "")")
-
-        var storeWriter: StoreWriter? = nil
-        if request.destination == .intoStore {
-            storeWriter = StoreWriter(stores: SourceStores(registry: settings.stores, s3: settings.s3Stores, logger: logger),
-                                      s3: settings.s3Stores)
+        let make: @Sendable () -> FileRestorer? = { [settings, destination = request.destination, logger] in
+            do throws(TargetUnavailable) { return try Self.restorer(settings, readable, destination, logger) } catch {
+                logger.warning("a reader cannot open the target (\(error.message)); restoring with fewer")
+                return nil
+            }
         }
+        logger.info("restore\(runId.map { " (run \($0))" } ?? ""): \(ids.count) file(s) selected, from \(target.displayName) to \(destinationText)\(request.dryRun ? " (dry run)" : ""), \(wanted) reader(s)")
+
         var manifest: SafeFileWriter? = nil
         if case .directory(let dir, _) = request.destination, !request.dryRun {
             do throws(ReadFailure) {
@@ -119,10 +123,26 @@ public final class RestoreJob {
                 return finish(.failed, error: "cannot write the manifest: \(error)")
             }
         }
-        var restorer = FileRestorer(reader: reader, destination: request.destination, storeWriter: storeWriter)
+        // Results come back in datafile id order, whatever the order they finish in.
+        var stopError: String? = nil
+        let out = self.out
+        let pool = RestorePool(first: first, more: wanted - 1, make: make, dryRun: request.dryRun) { task, done in
+            summary.add(done.result)
+            out.line(Self.line(done.result))
+            if let m = manifest, let task, let written = done.writtenRelative, let e = task.item.expected {
+                let item = task.item
+                let row = [String(item.file.id), item.file.datasetPID, item.storageName, task.label ?? "",
+                           written, e.algorithm.rawValue, e.hex, String(done.result.bytes)]
+                do throws(ReadFailure) { try Self.append(RestoreManifest.line(row), to: m) } catch {
+                    if stopError == nil { stopError = "cannot write the manifest: \(error)" }
+                }
+            }
+            if done.targetLost, stopError == nil { stopError = done.result.detail }
+        }
+        var placement = RestorePlacement(destination: request.destination)
         let labelsWanted = request.destination == .directory(destinationDirectory ?? "", names: .labels)
-        for start in stride(from: 0, to: ids.count, by: RestoreSelection.batchSize) {
-            if StopSignal.isRequested { return finish(.interrupted, error: nil) }
+        var interrupted = false
+        batches: for start in stride(from: 0, to: ids.count, by: RestoreSelection.batchSize) {
             let batch = Array(ids[start..<min(ids.count, start + RestoreSelection.batchSize)])
             let items: [RestoreItem]
             let labels: [Int64: FileLabel]
@@ -130,26 +150,41 @@ public final class RestoreJob {
                 items = try selection.items(batch)
                 labels = labelsWanted ? try catalog.labels(ids: batch) : [:]
             } catch {
-                return finish(.failed, error: "cannot read the catalog: \(error)")
+                stopError = "cannot read the catalog: \(error)"
+                break
             }
             for item in items {
-                let done = restorer.restore(item, label: labels[item.file.id], dryRun: request.dryRun)
-                summary.add(done.result)
-                out.line(Self.line(done.result))
-                if let m = manifest, let written = done.writtenRelative, let e = item.expected {
-                    let row = [String(item.file.id), item.file.datasetPID, item.storageName, labels[item.file.id]?.label ?? "",
-                               written, e.algorithm.rawValue, e.hex, String(done.result.bytes)]
-                    do throws(ReadFailure) { try Self.append(RestoreManifest.line(row), to: m) } catch {
-                        return finish(.failed, error: "cannot write the manifest: \(error)")
-                    }
+                if StopSignal.isRequested { interrupted = true }
+                if interrupted || stopError != nil {
+                    pool.cancel()
+                    break batches
                 }
-                if done.targetLost { return finish(.failed, error: done.result.detail) }
+                switch placement.place(item, label: labels[item.file.id]) {
+                case .success(let task): pool.submit(task)
+                case .failure(let turnedAway): pool.settled(turnedAway.done)
+                }
             }
         }
+        if stopError != nil { pool.cancel() }
+        pool.finish()
+        if let stopError { return finish(.failed, error: stopError) }
+        if interrupted { return finish(.interrupted, error: nil) }
         if let m = manifest {
             do throws(ReadFailure) { try m.commit() } catch { return finish(.failed, error: "cannot write the manifest: \(error)") }
         }
         return finish(.finished, error: nil)
+    }
+
+    /// A restorer with a reader of its own (one connection to the target).
+    static func restorer(_ settings: Settings, _ readable: any ReadableTarget, _ destination: RestoreRequest.Destination,
+                         _ logger: Logger) throws(TargetUnavailable) -> FileRestorer {
+        let reader = try readable.makeReader()
+        var storeWriter: StoreWriter? = nil
+        if destination == .intoStore {
+            storeWriter = StoreWriter(stores: SourceStores(registry: settings.stores, s3: settings.s3Stores, logger: logger),
+                                      s3: settings.s3Stores)
+        }
+        return FileRestorer(reader: reader, destination: destination, storeWriter: storeWriter)
     }
 
     private var destinationDirectory: String? {

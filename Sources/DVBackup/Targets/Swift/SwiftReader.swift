@@ -41,18 +41,55 @@ final class SwiftReader: TargetReader {
         try get(layout.objectPath(copy.relativePath), what: "\(layout.container)/\(copy.relativePath)", sink)
     }
 
-    /// GET `path`, its body streamed to `sink`; a refused token is renewed once (before any byte).
+    /// GET `path`, its body streamed to `sink`. A refused token is renewed once; a 5xx, a
+    /// 429/498 or a cut connection is tried again after the run's delays (`[Backup]` retry
+    /// policy; a wait ends at once on SIGTERM). Once bytes were delivered, the next attempt
+    /// resumes from the byte reached (`Range`), on condition that the object is still the one
+    /// whose first bytes were delivered (`If-Match` its ETag): a copy replaced meanwhile is
+    /// never stitched from two versions.
     private func get(_ path: String, what: String, _ sink: (UnsafeRawBufferPointer) throws(ReadFailure) -> Void) throws(ReadFailure) {
+        let access = connection.access
+        let client = connection.client
         var renewed = false
+        var attempt = 1
+        var delivered: Int64 = 0
+        /// The ETag and total length of the response that delivered the first bytes.
+        var etag: String? = nil
+        var total: Int64? = nil
+
+        /// Waits before another attempt; false when none is allowed (spent, or stopped).
+        func another(_ why: String) throws(ReadFailure) -> Bool {
+            guard let wait = access.retry.delay(before: attempt + 1) else { return false }
+            let resume = delivered > 0 ? ", resuming at byte \(delivered)" : ""
+            access.logger.warning("Swift: GET \(what): \(why); trying again in \(formatDecimal(wait, places: 1)) s (attempt \(attempt + 1) of \(access.retry.attempts)\(resume))")
+            guard access.retry.wait(wait, stopped: access.stopped) else {
+                throw .unavailable("GET \(what): \(why); \(SwiftAccess.stoppedWhileWaiting)")
+            }
+            attempt += 1
+            return true
+        }
+        let after = { attempt > 1 ? " (after \(attempt) attempts)" : "" }
+
         while true {
             let token: SwiftToken
             do { token = try connection.token() } catch { throw .unavailable(error.message) }
-            let request = HTTPRequest(url: token.storageURL + path, headers: [("X-Auth-Token", token.value)])
-            var delivered: Int64 = 0
-            let client = connection.client
+            var headers: [(name: String, value: String)] = [("X-Auth-Token", token.value)]
+            let resuming = delivered > 0
+            if resuming {
+                headers.append(("Range", "bytes=\(delivered)-"))
+                if let etag { headers.append(("If-Match", etag)) }
+            }
+            let request = HTTPRequest(url: token.storageURL + path, headers: headers)
             let outcome: Result<HTTPResponse, HTTPError> = withoutActuallyEscaping(sink) { sink in
                 Result { () throws(HTTPError) -> HTTPResponse in
                     try client.perform(request, download: { bytes in
+                        if resuming {
+                            // Only the rest of the same object may follow what was delivered.
+                            guard client.responseStatus == 206 else { throw NotResumed(status: client.responseStatus) }
+                        } else if delivered == 0 {
+                            etag = client.responseHeaders["ETag"]
+                            total = client.responseHeaders["Content-Length"].flatMap { Int64($0) }
+                        }
                         try sink(bytes)
                         delivered += Int64(bytes.count)
                     })
@@ -64,26 +101,43 @@ final class SwiftReader: TargetReader {
                 response = r
             case .failure(.aborted(let e)):
                 if let failure = e as? ReadFailure { throw failure }
+                if let e = e as? NotResumed {
+                    throw .cut("GET \(what) stopped after \(delivered) bytes and cannot be resumed (answered \(e.status) to a range request); nothing was written")
+                }
                 throw .unreadable("GET \(what): \(e)")
             case .failure(let error):
-                let text = connection.access.auth.redact("\(error)")
-                if delivered > 0 { throw .cut("GET \(what) stopped after \(delivered) bytes: \(text)") }
-                throw .unavailable("GET \(what): \(text)")
+                let text = access.auth.redact("\(error)")
+                if error.isTransient, try another(text) { continue }
+                if delivered > 0 { throw .cut("GET \(what) stopped after \(delivered) bytes: \(text)\(after())") }
+                throw .unavailable("GET \(what): \(text)\(after())")
             }
-            if response.status == 401, !renewed, delivered == 0 {
+            if response.status == 401, !renewed {
                 renewed = true
-                do { _ = try connection.access.auth.renew(after: token, client: connection.client) } catch {
+                do { _ = try access.auth.renew(after: token, client: client) } catch {
                     throw .unavailable("GET \(what): 401, and renewing the token failed: \(error.message)")
                 }
                 continue
             }
+            if SwiftConnection.isRetryable(response.status), try another(SwiftResponseText.statusLine(response.status)) { continue }
+            if resuming, response.status == 412 {
+                throw .cut("GET \(what) stopped after \(delivered) bytes, and the object changed before the rest could be read (412 to If-Match \(etag ?? "")); nothing was written")
+            }
+            if resuming, response.status == 416, let total, total == delivered { return }
             if response.status == 404 { throw .missing("no object \(what) (404 Not Found)") }
-            guard response.isSuccess else { throw .unreadable(connection.explain(response, "GET \(what)")) }
-            if let length = response.headers["Content-Length"].flatMap({ Int64($0) }), length != delivered {
+            guard response.isSuccess else { throw .unreadable(connection.explain(response, "GET \(what)") + after()) }
+            let length = resuming ? total : response.headers["Content-Length"].flatMap({ Int64($0) })
+            if let length, length != delivered {
+                // curl ends a body shorter than its Content-Length with an error, handled above;
+                // this is what is left: a length the server itself got wrong.
                 throw .cut("GET \(what) ended after \(delivered) of \(length) bytes")
             }
             return
         }
+    }
+
+    /// A range request was answered with the whole object (or another status).
+    private struct NotResumed: Error {
+        let status: Int
     }
 
     // MARK: listing
