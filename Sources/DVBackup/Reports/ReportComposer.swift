@@ -81,13 +81,17 @@ public struct ReportComposer {
     /// The report of a run that went through. `failures` pages through the run's failed
     /// files, most serious first (`StatusStore.failures(ofRun:)`); `nil` when they cannot be
     /// read.
-    public func finished(_ s: RunSummary, exit: ExitStatus, finishedAt: Date = Date(),
+    /// `noProvenCopy`: the run's files with no proven copy anywhere, listed first.
+    public func finished(_ s: RunSummary, exit: ExitStatus, finishedAt: Date = Date(), noProvenCopy: NoProvenCopySection? = nil,
                          failures: ((([FailedFile]) throws -> Void) throws -> Void)?) -> RunReport {
         var lines: [String] = []
         let rate = s.seconds > 0 ? Double(s.counts.bytes) / s.seconds : 0
         let started = finishedAt.addingTimeInterval(-s.seconds)
-        lines.append("dvbackup \(s.mode.rawValue) run \(s.runId) on \(installation): \(Self.verdict(s))")
+        let alarm = noProvenCopy.flatMap { $0.isEmpty ? nil : $0 }
+        let verdict = (alarm.map { $0.headline + ", " } ?? "") + Self.verdict(s)
+        lines.append("dvbackup \(s.mode.rawValue) run \(s.runId) on \(installation): \(verdict)")
         lines.append("")
+        if let alarm { lines += alarm.lines(configPath: configPath) + [""] }
         lines.append(Self.row("started", Self.localTime(started)))
         lines.append(Self.row("finished", Self.localTime(finishedAt) + (s.state == .finished ? "" : " (\(s.state.rawValue))")))
         lines.append(Self.row("target", s.target))
@@ -154,7 +158,7 @@ public struct ReportComposer {
             }
         }
         lines += footer()
-        return RunReport(subject: subject(mode: s.mode, verdict: Self.verdict(s)), text: lines.joined(separator: "\n") + "\n",
+        return RunReport(subject: subject(mode: s.mode, verdict: verdict), text: lines.joined(separator: "\n") + "\n",
                          csv: csv, runId: s.runId, exitStatus: exit)
     }
 

@@ -40,12 +40,14 @@ public struct RunReporter {
         case .notRun:
             return
         case .finished(let summary):
-            summary.render(into: output) { body in
+            // The most serious lines first: files with no proven copy anywhere.
+            let alarm = status.flatMap { try? NoProvenCopySection.load($0, runId: summary.runId, limit: composer.maxFailureLines) }
+            summary.render(into: output, noProvenCopy: alarm, configPath: composer.configPath) { body in
                 guard let listed = failures(summary.runId) else { throw unreadable! }
                 try listed(body)
             }
             output.flush()
-            report = composer.finished(summary, exit: exit, failures: failures(summary.runId))
+            report = composer.finished(summary, exit: exit, noProvenCopy: alarm, failures: failures(summary.runId))
         case .couldNotStart(let mode, let reason, let id):
             report = composer.couldNotStart(mode: mode, reason: reason, runId: id, exit: exit)
         }
