@@ -180,6 +180,20 @@ fi
 step "Second run: incremental; skips what is OK, retries the failures"
 run 1 "$DVBACKUP" run --config "$config"
 
+# --- audit: the copies proven again, the primaries checked (dvbackup audit) ---------------------
+step "Audit: prove every copy again on the target (dvbackup audit --all)"
+run 0 "$DVBACKUP" audit --config "$config" --all
+echo "Each copy is read back from the disk (its cached pages dropped) and checked against the"
+echo "catalog's checksum. Without --all, nightly audits take the copies verified longest ago, so"
+echo "that every copy is proven again within [Audit] Cycle (90d); --max-time and --max-bytes cap one."
+
+step "Audit of the primaries: the file stores against the catalog (dvbackup audit --source)"
+run 1 "$DVBACKUP" audit --config "$config" --source --all
+echo "Exit 1 is expected: the sample's damaged primary is found again (recorded in sourcefixity,"
+echo "never in the backup's status). It was never backed up, so no proven copy can restore it; a"
+echo "damaged or missing primary whose copy is proven is reported restorable, with the command"
+echo "(dvbackup restore --config F --datafile ID --into-store, or --damaged-primaries)."
+
 step "What the backup database says"
 run 0 "$DVBACKUP" status --config "$config"
 

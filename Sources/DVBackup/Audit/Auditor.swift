@@ -15,6 +15,8 @@ public final class Auditor {
     var makeTarget: (Settings, Logger) -> any ProvableTarget = Auditor.target
     /// Seconds on a monotonic clock, for `--max-time` (tests may pass their own).
     var clock: () -> Double = { MonotonicClock.now() }
+    /// Caps the copies of one batch (tests spread a few copies over several connections).
+    var maxBatchSize: Int? = nil
     /// A batch of copies stops growing at this many bytes, so that a round of batches on
     /// several connections ends at about the same time (and `--max-time` is checked often).
     static let batchBytes: Int64 = 1 << 30
@@ -70,7 +72,7 @@ public final class Auditor {
             if side == .copies {
                 let round = ProofRound(provers: try provers(target))
                 let depth = request.depth
-                (batchSize, width) = (round.batchSize, round.width)
+                (batchSize, width) = (min(round.batchSize, maxBatchSize ?? .max), round.width)
                 prove = { batches in round.run(batches.map { $0.map { ($0.copy, $0.expected) } }, depth: depth) }
             } else {
                 (batchSize, width) = (16, 1)

@@ -144,7 +144,8 @@ public struct StatusReport: Sendable {
 
     /// One JSON object, keys in a stable (sorted) order: `counts`, `dataset` (with
     /// `--dataset`), `failures`, `failuresNotListed`, `files` and `filesNotListed` (with
-    /// `--status` or `--dataset`), `filter`, `runs`, `total`. Lists are written as they are
+    /// `--status` or `--dataset`), `filter`, `noProvenCopy` (when a file has no proven copy
+    /// anywhere), `runs`, `total`. Lists are written as they are
     /// read. `limit` caps each list (`nil`: all).
     public func writeJSON(into out: OutputWriter, store: StatusStore, limit: Int?) throws {
         let encoder = JSONEncoder()
@@ -171,7 +172,8 @@ public struct StatusReport: Sendable {
         try list("failures", onlyFailures: true, total: failuresTotal)
         if listsFiles { try list("files", onlyFailures: false, total: filesTotal ?? 0) }
         out.line("\"filter\": \(try json(FilterJSON(statuses: filter.statuses.map(\.rawValue), since: filter.since?.timestamp, dataset: filter.dataset))),")
-        if let noProvenCopy { out.line("\"noProvenCopy\": \(try json(noProvenCopy)),") }
+        // Only when there are such files, as `dataset` only with --dataset.
+        if let noProvenCopy, !noProvenCopy.isEmpty { out.line("\"noProvenCopy\": \(try json(noProvenCopy)),") }
         out.line("\"runs\": [")
         for (i, run) in runs.enumerated() { out.line((i == 0 ? "" : ",") + (try json(run))) }
         out.line("],")
