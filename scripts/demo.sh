@@ -189,10 +189,11 @@ echo "that every copy is proven again within [Audit] Cycle (90d); --max-time and
 
 step "Audit of the primaries: the file stores against the catalog (dvbackup audit --source)"
 run 1 "$DVBACKUP" audit --config "$config" --source --all
-echo "Exit 1 is expected: the sample's damaged primary is found again (recorded in sourcefixity,"
-echo "never in the backup's status). It was never backed up, so no proven copy can restore it; a"
-echo "damaged or missing primary whose copy is proven is reported restorable, with the command"
-echo "(dvbackup restore --config F --datafile ID --into-store, or --damaged-primaries)."
+echo "Exit 1 is expected: the sample's damaged primary and its missing file are found again"
+echo "(recorded in sourcefixity, never in the backup's status). Neither was ever backed up, so no"
+echo "proven copy can restore them (NO PROVEN COPY ANYWHERE); a damaged or missing primary whose"
+echo "copy is proven is reported restorable, with the command that restores it"
+echo "(dvbackup restore --config F --datafile ID --into-store; or --damaged-primaries for all)."
 
 step "What the backup database says"
 run 0 "$DVBACKUP" status --config "$config"
