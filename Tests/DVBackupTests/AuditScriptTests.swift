@@ -2,8 +2,8 @@
 import Testing
 
 /// The SFTP audit's batch script and the parsing of its answer (the server side is tested in
-/// AuditRemoteTests): one command per copy at most (`dd`, dropping its cached pages), one
-/// `stat` and one checksum command per algorithm for the whole batch.
+/// AuditRemoteTests): no command per copy where the server has python3 (which drops the
+/// cached pages of the batch), one `stat` and one checksum command per algorithm.
 struct AuditScriptTests {
     @Test func oneStatAndOneChecksumCommandPerAlgorithmForTheBatch() {
         let paths = (0..<400).map { "/backup/10.5072/FK2/A/file \($0)" }
@@ -12,6 +12,8 @@ struct AuditScriptTests {
         #expect(script.components(separatedBy: "md5sum --").count == 2)
         #expect(script.components(separatedBy: "sha256sum --").count == 2)
         #expect(!script.contains("wc -c"), "no command per copy for its size")
+        #expect(script.components(separatedBy: "python3 -c").count == 2, "one process drops the cached pages of the batch")
+        #expect(script.components(separatedBy: "dvbackup_drop '/backup").count == 2, "called once, over the batch")
         #expect(script.contains("'/backup/10.5072/FK2/A/file 7'"), "paths are quoted")
     }
 
