@@ -26,11 +26,11 @@ struct AuditParallelTests {
         var request = AuditRequest()
         request.all = true
         let auditor = Auditor(settings: settings, request: request, logger: Logger(label: "audit-test"))
-        #expect(try auditor.provers(Auditor.target(settings, auditor.logger)).count == 3, "one prover per SSH connection")
         auditor.maxBatchSize = 2
         #expect(auditor.run() == DVBackup.ExitStatus.filesFailed)
         guard case .finished(let summary) = auditor.outcome else { Issue.record("the audit did not finish"); return }
         #expect(summary.verified == 6 && summary.missing == 1 && summary.corrupt == 2 && summary.unreadable == 0)
+        #expect(auditor.rounds?.connections == 3, "one connection per SshConnections")
 
         let v = try s.verifications()
         #expect(v[f[1].id]?.status == "FAIL_AUDIT_MISSING")
@@ -39,6 +39,12 @@ struct AuditParallelTests {
         #expect(v[f[7].id]?.status == "FAIL_AUDIT_CORRUPT")
         #expect(v[f[7].id]?.lastError?.contains("holds 100 bytes, 2007 were copied") == true, "\(v[f[7].id]?.lastError ?? "")")
         #expect(try s.verifiedSince(before) == Set([0, 2, 3, 5, 6, 8].map { f[$0].id }))
+        // One copy due: one connection is enough.
+        var one = AuditRequest()
+        one.selection = AuditSelection(datafiles: [f[0].id])
+        let narrow = Auditor(settings: settings, request: one, logger: Logger(label: "audit-test"))
+        #expect(narrow.run() == DVBackup.ExitStatus.success)
+        #expect(narrow.rounds?.connections == 1)
         for i in [0, 2, 3, 5, 6, 8] { #expect(v[f[i].id]?.method == "audit: hashed on the server by \(i % 3 == 0 ? "sha1sum" : "md5sum")") }
     }
 }

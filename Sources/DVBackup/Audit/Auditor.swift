@@ -17,6 +17,8 @@ public final class Auditor {
     var clock: () -> Double = { MonotonicClock.now() }
     /// Caps the copies of one batch (tests spread a few copies over several connections).
     var maxBatchSize: Int? = nil
+    /// The last copies audit's rounds (tests read how many connections it opened).
+    private(set) var rounds: ProofRound?
     /// A batch of copies stops growing at this many bytes, so that a round of batches on
     /// several connections ends at about the same time (and `--max-time` is checked often).
     static let batchBytes: Int64 = 1 << 30
@@ -70,7 +72,8 @@ public final class Auditor {
             let prove: ([[AuditReference]]) -> [Result<[CopyFinding], TargetUnavailable>]
             let batchSize: Int, width: Int
             if side == .copies {
-                let round = ProofRound(provers: try provers(target))
+                let round = try ProofRound(width: connections, logger: logger) { () throws(TargetUnavailable) in try target.makeProver() }
+                rounds = round
                 let depth = request.depth
                 (batchSize, width) = (min(round.batchSize, maxBatchSize ?? .max), round.width)
                 prove = { batches in round.run(batches.map { $0.map { ($0.copy, $0.expected) } }, depth: depth) }
@@ -114,20 +117,9 @@ public final class Auditor {
         return "up to " + caps.joined(separator: " and ") + " (the cycle needs \(formatBytes(b.floorBytes)))"
     }
 
-    /// The provers of a copies audit: one per connection where the target has several (an
-    /// SFTP target's SshConnections), otherwise one. A connection beyond the first that
-    /// cannot be opened (the server's MaxSessions, MaxStartups) leaves fewer, with a warning.
-    func provers(_ target: any ProvableTarget) throws(TargetUnavailable) -> [any CopyProver] {
-        var provers = [try target.makeProver()]
-        let wanted = settings.backup.ssh != nil ? max(1, settings.backup.workers) : 1
-        while provers.count < wanted {
-            do throws(TargetUnavailable) { provers.append(try target.makeProver()) } catch {
-                logger.warning("the audit uses \(provers.count) of \(wanted) connections: \(error.message)")
-                break
-            }
-        }
-        return provers
-    }
+    /// The connections a copies audit proves on at once: an SFTP target's SshConnections,
+    /// otherwise one.
+    var connections: Int { settings.backup.ssh != nil ? max(1, settings.backup.workers) : 1 }
 
     /// Walks the rotation until the budget is spent or the files end: batches of copies,
     /// `width` of them proven at once (a round), each round recorded before the next.
