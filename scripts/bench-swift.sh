@@ -227,7 +227,7 @@ audit_bench() {
       printf "  %-34s %10s %10s %14s %6s\n", "tool", "wall (s)", "MB/s", "peak RSS (MB)", "failed"
       n = split("dvbackup-audit swift-download", T, " ")
       for (k = 1; k <= n; k++) { t = T[k]; m[t] = median(secs[t])
-        printf "  %-34s %10.2f %10.0f %14.1f %6d\n", (t == "dvbackup-audit") ? "(d) dvbackup audit --all" : "(e) swift download | md5sum", m[t], m[t] > 0 ? bytes / 1e6 / m[t] : 0, median(kb[t]) / 1024, fails[t] }
+        printf "  %-34s %10.2f %10.0f %14.1f %6d\n", (t == "dvbackup-audit") ? "(d) dvbackup audit --all" : "(e) swift download | md5sum", m[t], (m[t] > 0 ? bytes / 1e6 / m[t] : 0), median(kb[t]) / 1024, fails[t] }
       if (m["dvbackup-audit"] > 0 && m["swift-download"] > 0)
         printf "  ratio dvbackup audit / swift download = %.2f (target <= 1): %s; peak RSS %.1f MB (target < 64): %s\n",
           m["dvbackup-audit"] / m["swift-download"], (m["dvbackup-audit"] <= m["swift-download"]) ? "MET" : "NOT MET",
