@@ -15,6 +15,10 @@ struct AuditLockTests {
 
         init(_ s: Sandbox, mode: String) throws {
             status = StatusStore(connection: try s.backupConnection())
+            // Named as a run's sessions are (`dvbackup run <mode> pid <pid> on host <host>`),
+            // so that the holder is found by its session as well as by its row.
+            try status.db.query("SELECT set_config('application_name', $1, false)",
+                                [String("dvbackup run \(mode) pid \(getpid()) on host \(WallClock.hostname())".prefix(63))])
             guard try status.tryLock() else { throw TestFailure("the lock is already held") }
             runId = try status.startRun(mode: mode, method: "test", target: s.backupDir)
         }

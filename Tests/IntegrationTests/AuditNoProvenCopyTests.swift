@@ -28,10 +28,11 @@ struct AuditNoProvenCopyTests {
         let pid = "doi:10.5072/FK2/NOPROOF"
         let fileLine = "  FAIL_SOURCE_CHECKSUM \(pid) datafile \(f[0].id) \(f[0].storageIdentifier): NO PROVEN COPY ANYWHERE"
 
-        // The printed summary: the section right after the first line, before the counts.
+        // The printed summary: the section first, before the run's verdict and counts.
         let printed = run.stdout.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
         let heading = try #require(printed.firstIndex { $0.hasPrefix("NO PROVEN COPY ANYWHERE (1): ") }, "\(run.stdout)")
-        #expect(heading == 1, "\(run.stdout)")
+        #expect(heading == 0, "\(run.stdout)")
+        #expect(printed.firstIndex { $0.hasPrefix("dvbackup incremental run ") }.map { $0 > heading } == true, "\(run.stdout)")
         #expect(printed[heading + 3].hasPrefix(fileLine), "\(run.stdout)")
         let planned = try #require(printed.firstIndex { $0.hasPrefix("  files planned") })
         let failedList = try #require(printed.firstIndex { $0.hasPrefix("Failed files") })

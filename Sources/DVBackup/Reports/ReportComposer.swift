@@ -10,6 +10,9 @@ public struct ReportComposer {
     public var host = WallClock.hostname()
     /// The configuration file, for the commands the report suggests.
     public var configPath: String
+    /// The run's files with no proven copy anywhere (``NoProvenCopySection``): `finished`
+    /// names them in the subject and lists them first.
+    public var noProvenCopy: NoProvenCopySection?
 
     public init(installation: String, maxFailureLines: Int, configPath: String) {
         self.installation = installation
@@ -81,12 +84,12 @@ public struct ReportComposer {
     /// The report of a run that went through. `failures` pages through the run's failed
     /// files, most serious first (`StatusStore.failures(ofRun:)`); `nil` when they cannot be
     /// read.
-    /// `noProvenCopy`: the run's files with no proven copy anywhere, listed first.
-    public func finished(_ s: RunSummary, exit: ExitStatus, finishedAt: Date = Date(), noProvenCopy: NoProvenCopySection? = nil,
+    public func finished(_ s: RunSummary, exit: ExitStatus, finishedAt: Date = Date(),
                          failures: ((([FailedFile]) throws -> Void) throws -> Void)?) -> RunReport {
         var lines: [String] = []
         let rate = s.seconds > 0 ? Double(s.counts.bytes) / s.seconds : 0
         let started = finishedAt.addingTimeInterval(-s.seconds)
+        // Files with no proven copy anywhere: the most serious lines, first.
         let alarm = noProvenCopy.flatMap { $0.isEmpty ? nil : $0 }
         let verdict = (alarm.map { $0.headline + ", " } ?? "") + Self.verdict(s)
         lines.append("dvbackup \(s.mode.rawValue) run \(s.runId) on \(installation): \(verdict)")

@@ -33,21 +33,25 @@ public struct RunReporter {
         let failures = { (runId: Int64) -> ((([FailedFile]) throws -> Void) throws -> Void)? in
             status.map { s in { body in try s.failures(ofRun: runId, body) } }
         }
-        let composer = ReportComposer(settings)
+        var composer = ReportComposer(settings)
         let mail = MorningReport(settings: settings, logger: logger)
         var report: RunReport
+        // The most serious lines first, on the terminal and in the mail: the run's files with
+        // no proven copy anywhere.
+        if case .finished(let summary) = outcome, let status {
+            composer.noProvenCopy = try? NoProvenCopySection.load(status, runId: summary.runId, limit: composer.maxFailureLines)
+            for line in composer.noProvenCopy?.lines(configPath: composer.configPath) ?? [] { output.line(line) }
+        }
         switch outcome {
         case .notRun:
             return
         case .finished(let summary):
-            // The most serious lines first: files with no proven copy anywhere.
-            let alarm = status.flatMap { try? NoProvenCopySection.load($0, runId: summary.runId, limit: composer.maxFailureLines) }
-            summary.render(into: output, noProvenCopy: alarm, configPath: composer.configPath) { body in
+            summary.render(into: output) { body in
                 guard let listed = failures(summary.runId) else { throw unreadable! }
                 try listed(body)
             }
             output.flush()
-            report = composer.finished(summary, exit: exit, noProvenCopy: alarm, failures: failures(summary.runId))
+            report = composer.finished(summary, exit: exit, failures: failures(summary.runId))
         case .couldNotStart(let mode, let reason, let id):
             report = composer.couldNotStart(mode: mode, reason: reason, runId: id, exit: exit)
         }

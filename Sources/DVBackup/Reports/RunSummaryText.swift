@@ -8,14 +8,9 @@ extension RunSummary {
         return counts.failed > 0 ? "\(formatCount(counts.failed)) failed" : "all OK"
     }
 
-    /// `noProvenCopy`: the run's files with no proven copy anywhere, printed first.
-    public func render(into out: OutputWriter, noProvenCopy: NoProvenCopySection? = nil, configPath: String = "FILE",
-                       failures: ((([FailedFile]) throws -> Void) throws -> Void)) {
+    public func render(into out: OutputWriter, failures: ((([FailedFile]) throws -> Void) throws -> Void)) {
         let rate = seconds > 0 ? Double(counts.bytes) / seconds : 0
         out.line("dvbackup \(mode.rawValue) run \(runId) \(state.rawValue) in \(formatDecimal(seconds, places: 1)) s: \(verdict)")
-        if let noProvenCopy, !noProvenCopy.isEmpty {
-            for line in noProvenCopy.lines(configPath: configPath) { out.line(line) }
-        }
         out.line("  target                  \(target)")
         let rows: [(String, Int64)] = [
             ("files planned", counts.planned),
