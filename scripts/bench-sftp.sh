@@ -41,6 +41,8 @@
 # RTT_MS/2 each way, on RELAY_PORT, default SSHD_PORT + 1000).
 # RESTORE=1 (also measure `dvbackup restore --to` against `rclone copy`
 # from the server, after the backups: see restore_bench below).
+# AUDIT=1: also measure `dvbackup audit --all` against `rclone check` on a backup of each set
+# (after the runs; TOOLS=none measures the audits alone).
 # Needs root (the sshd test accounts), about 2 x BIG_MIB + SMALL_FILES x 8 KiB in /tmp
 # plus (3 x RUNS + 1) x SMALL_FILES x 8 KiB in /home (big copies are deleted after each run).
 set -euo pipefail
@@ -448,6 +450,65 @@ restore_bench() {
     }' "$work/results"
 }
 if [ "${RESTORE:-0}" = 1 ]; then restore_bench; fi
+
+# --- audit (AUDIT=1): dvbackup audit --all vs rclone check, on a backup made for it ---------------
+# audit_bench SET: one untimed dvbackup run into $rroot/SET/audit (its own backup database),
+# then RUNS times, interleaved: (d) `dvbackup audit --all` (the server hashes the copies,
+# SshConnections 4, batches of 400 per command) and (e) `rclone check SRC bench:DST` (rclone
+# reads the source and runs md5sum on the server, default --checkers 8); the page cache of
+# the source is warm for both, and dvbackup drops the copies' cached pages on the server
+# first (it proves the disk, rclone may read the copies from the cache).
+# Lines "set tool run wall_s peak_rss_kb exit" into $work/audit-results.
+audit_bench() {
+  local s=$1 d=$rroot/$1/audit db=audit_$1 i rc
+  install -d -o "$ruser" -g "$rgroup" -m 0755 "$d"
+  psql_db postgres -c "CREATE DATABASE \"$db\""
+  write_config "$work/$s-audit.ini" "$s" "$db" "$d"
+  say "[$s] audit: making the backup to audit (untimed)"
+  "$DVBACKUP" run --config "$work/$s-audit.ini" >"$work/$s-audit-run.log" 2>&1 \
+    || { say "[$s] audit: the backup failed:"; tail -n 5 "$work/$s-audit-run.log" >&2; return 0; }
+  for i in $(seq "$RUNS"); do
+    warm "$s"; sync
+    say "[$s] audit $i/$RUNS (d) dvbackup audit --all"
+    timed "$work/$s-audit-dvb-$i" "$DVBACKUP" audit --all --config "$work/$s-audit.ini"
+    rc=$(cat "$work/$s-audit-dvb-$i.rc")
+    [ "$rc" = 0 ] || { say "[$s] (d) dvbackup audit exited $rc:"; tail -n 5 "$work/$s-audit-dvb-$i.log" >&2; }
+    echo "$s dvbackup-audit $i $(wall_rss "$work/$s-audit-dvb-$i") $rc" >> "$work/audit-results"
+    warm "$s"; sync
+    say "[$s] audit $i/$RUNS (e) rclone check"
+    timed "$work/$s-audit-rclone-$i" rclone --config "$work/rclone.conf" check "$work/$s-store" "bench:$d"
+    rc=$(cat "$work/$s-audit-rclone-$i.rc")
+    [ "$rc" = 0 ] || { say "[$s] (e) rclone check exited $rc:"; tail -n 5 "$work/$s-audit-rclone-$i.log" >&2; }
+    echo "$s rclone-check $i $(wall_rss "$work/$s-audit-rclone-$i") $rc" >> "$work/audit-results"
+  done
+  [ "$s" != big ] || rm -rf "$d"
+}
+if [ "${AUDIT:-0}" = 1 ]; then
+  : > "$work/audit-results"
+  for s in $SETS; do audit_bench "$s"; done
+  echo
+  echo "audit benchmark: $(grep -m1 'model name' /proc/cpuinfo | sed 's/.*: //'), $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg); RUNS=$RUNS, medians of the runs with exit 0"
+  awk '
+    function median(list,   n, a, i, j, t) {
+      n = split(list, a, " "); if (n == 0) return -1
+      for (i = 1; i <= n; i++) for (j = i + 1; j <= n; j++) if (a[j] + 0 < a[i] + 0) { t = a[i]; a[i] = a[j]; a[j] = t }
+      return (n % 2) ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2
+    }
+    { key = $1 " " $2; if (!(key in seen)) { seen[key] = 1; order[++n] = key }
+      if ($6 == 0) { secs[key] = secs[key] " " $4; kb[key] = kb[key] " " $5 } else fails[key]++ }
+    END {
+      printf "  %-6s %-16s %10s %14s %6s\n", "set", "tool", "wall (s)", "peak RSS (MB)", "failed"
+      for (k = 1; k <= n; k++) { split(order[k], p, " "); m[order[k]] = median(secs[order[k]])
+        printf "  %-6s %-16s %10.2f %14.1f %6d\n", p[1], p[2], m[order[k]], median(kb[order[k]]) / 1024, fails[order[k]] }
+      for (s in seen) { split(s, p, " "); if (p[2] != "dvbackup-audit") continue
+        r = p[1] " rclone-check"; if (!(r in m) || m[r] <= 0 || m[s] < 0) continue
+        limit = (p[1] == "small") ? 0.3 : 1.0
+        printf "  %-6s ratio dvbackup audit / rclone check = %.2f (target <= %.1f): %s; peak RSS %.1f MB (target < 64): %s\n",
+          p[1], m[s] / m[r], limit, (m[s] / m[r] <= limit) ? "MET" : "NOT MET", median(kb[s]) / 1024, (median(kb[s]) / 1024 < 64) ? "MET" : "NOT MET" }
+    }' "$work/audit-results"
+  echo "  raw (set tool run wall_s peak_rss_kb exit):"
+  sed 's/^/    /' "$work/audit-results"
+fi
 
 # --- report -------------------------------------------------------------------------------------
 echo

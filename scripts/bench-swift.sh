@@ -33,6 +33,7 @@
 # Knobs: RUNS (3), BIG_MIB (1024), SEGMENT_MIB (256), RESTORE (1), DVBACKUP (binary, default
 # .build/release/dvbackup, built with `swift-build -c release` if missing), BENCH_KEEP=1 (keep
 # the work directory and the containers).
+# AUDIT=1: also measure `dvbackup audit --all` of the SLO against `swift download -o - | md5sum`.
 # Needs: python3-swiftclient (/usr/bin/swift), curl, GNU time, about 2 x BIG_MIB MiB in /tmp
 # plus what the cluster stores (each run's objects are deleted after it is checked).
 set -euo pipefail
@@ -253,6 +254,55 @@ restore_bench() {
     }' "$work/results"
 }
 if [ "${RESTORE:-1}" = 1 ]; then restore_bench; fi
+
+# --- audit (AUDIT=1): dvbackup audit --all of the SLO vs swift download piped into md5sum ----------
+# One untimed dvbackup run (an SLO of SEGMENT_MIB MiB segments) into its own container, then RUNS
+# times, interleaved: (d) `dvbackup audit --all` (a full GET of the SLO, hashed as it streams,
+# against the catalog's MD5) and (e) `swift download -o - | md5sum` (the same bytes fetched and
+# hashed by the standard client; swift download alone checks no digest of an SLO as a whole,
+# so the md5sum is what makes it a proof). Lines "tool run secs kb rc" into $work/audit-results.
+audit_bench() {
+  local c=bench-audit-$$ db=bk_audit i rc
+  containers+=("$c")
+  psql_db dvndb -c "CREATE DATABASE \"$db\""
+  write_config "$work/$c.ini" "$db" "$c" "${SEGMENT_MIB}MiB"
+  say "audit: making the SLO to audit (untimed)"
+  "$DVBACKUP" run --config "$work/$c.ini" >"$work/$c-run.log" 2>&1 \
+    || { say "audit: the backup failed:"; tail -n 5 "$work/$c-run.log" >&2; return 0; }
+  : > "$work/audit-results"
+  for i in $(seq "$RUNS"); do
+    say "audit $i/$RUNS (d) dvbackup audit --all"
+    timed "$work/$c-audit-$i" "$DVBACKUP" audit --all --config "$work/$c.ini"
+    echo "dvbackup-audit $i $(tail -n1 "$work/$c-audit-$i.time") $(cat "$work/$c-audit-$i.rc")" >> "$work/audit-results"
+    say "audit $i/$RUNS (e) swift download -o - | md5sum"
+    timed "$work/$c-download-$i" bash -c '/usr/bin/swift -A "$1" -U "$2" -K "$3" download "$4" "$5" -o - | md5sum | grep -q "^$6 "' \
+      swift-md5 "$SWIFT_AUTH_URL" "$SWIFT_USER" "$SWIFT_KEY" "$c" "$rel" "$md5"
+    echo "swift-download $i $(tail -n1 "$work/$c-download-$i.time") $(cat "$work/$c-download-$i.rc")" >> "$work/audit-results"
+  done
+  if [ "${BENCH_KEEP:-0}" != 1 ]; then swiftcli delete "$c" >/dev/null 2>&1 || true; swiftcli delete "${c}_segments" >/dev/null 2>&1 || true; fi
+  echo
+  echo "audit benchmark: $(grep -m1 'model name' /proc/cpuinfo | sed 's/.*: //'), $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg); an SLO of $BIG_MIB MiB; RUNS=$RUNS, medians of runs that exited 0"
+  awk -v bytes=$((BIG_MIB * 1048576)) '
+    function median(list,   n, a, i, j, t) {
+      n = split(list, a, " "); if (n == 0) return -1
+      for (i = 1; i <= n; i++) for (j = i + 1; j <= n; j++) if (a[j] + 0 < a[i] + 0) { t = a[i]; a[i] = a[j]; a[j] = t }
+      return (n % 2) ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2
+    }
+    { if ($5 == 0) { secs[$1] = secs[$1] " " $3; kb[$1] = kb[$1] " " $4 } else fails[$1]++ }
+    END {
+      printf "  %-34s %10s %10s %14s %6s\n", "tool", "wall (s)", "MB/s", "peak RSS (MB)", "failed"
+      n = split("dvbackup-audit swift-download", T, " ")
+      for (k = 1; k <= n; k++) { t = T[k]; m[t] = median(secs[t])
+        printf "  %-34s %10.2f %10.0f %14.1f %6d\n", (t == "dvbackup-audit") ? "(d) dvbackup audit --all" : "(e) swift download | md5sum", m[t], (m[t] > 0 ? bytes / 1e6 / m[t] : 0), median(kb[t]) / 1024, fails[t] }
+      if (m["dvbackup-audit"] > 0 && m["swift-download"] > 0)
+        printf "  ratio dvbackup audit / swift download = %.2f (target <= 1): %s; peak RSS %.1f MB (target < 64): %s\n",
+          m["dvbackup-audit"] / m["swift-download"], (m["dvbackup-audit"] <= m["swift-download"]) ? "MET" : "NOT MET",
+          median(kb["dvbackup-audit"]) / 1024, (median(kb["dvbackup-audit"]) / 1024 < 64) ? "MET" : "NOT MET"
+    }' "$work/audit-results"
+  echo "  raw (tool run wall_s peak_rss_kb exit):"
+  sed 's/^/    /' "$work/audit-results"
+}
+[ "${AUDIT:-0}" != 1 ] || audit_bench
 
 echo
 echo "dvbackup Swift target benchmark: $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg); cluster $SWIFT_AUTH_URL"

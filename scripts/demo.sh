@@ -213,6 +213,21 @@ psql_demo -q -c "DELETE FROM filemetadata WHERE datafile_id = $handle_file;
                  DELETE FROM datafile WHERE id = $handle_file; DELETE FROM dvobject WHERE id = $handle_file"
 run 0 "$DVBACKUP" audit --orphans --config "$config"
 
+# --- audit: the copies proven again, the primaries checked (dvbackup audit) ---------------------
+step "Audit: prove every copy again on the target (dvbackup audit --all)"
+run 0 "$DVBACKUP" audit --config "$config" --all
+echo "Each copy is read back from the disk (its cached pages dropped) and checked against the"
+echo "catalog's checksum. Without --all, nightly audits take the copies verified longest ago, so"
+echo "that every copy is proven again within [Audit] Cycle (90d); --max-time and --max-bytes cap one."
+
+step "Audit of the primaries: the file stores against the catalog (dvbackup audit --source)"
+run 1 "$DVBACKUP" audit --config "$config" --source --all
+echo "Exit 1 is expected: the sample's damaged primary and its missing file are found again"
+echo "(recorded in sourcefixity, never in the backup's status). Neither was ever backed up, so no"
+echo "proven copy can restore them (NO PROVEN COPY ANYWHERE); a damaged or missing primary whose"
+echo "copy is proven is reported restorable, with the command that restores it"
+echo "(dvbackup restore --config F --datafile ID --into-store; or --damaged-primaries for all)."
+
 step "What the backup database says"
 run 0 "$DVBACKUP" status --config "$config"
 

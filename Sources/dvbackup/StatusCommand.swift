@@ -85,7 +85,8 @@ extension DVBackupCommand {
                 if json {
                     try report.writeJSON(into: out, store: store, limit: all ? nil : limit)
                 } else {
-                    try report.render(into: out, store: store, limit: all ? nil : limit)
+                    try report.render(into: out, store: store, limit: all ? nil : limit,
+                                      configPath: ReportComposer.absolute(settings.path))
                 }
                 out.flush()
             }

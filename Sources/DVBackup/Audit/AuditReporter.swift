@@ -27,10 +27,7 @@ public struct AuditReporter {
             }
             output.flush()
         case .couldNotStart(let side, let reason, let runId):
-            report = ReportComposer(settings).couldNotStart(mode: .incremental, reason: reason, runId: runId, exit: exit)
-            report.subject = "[dvbackup] \(settings.notifications.installation) \(side.rawValue): could not start: \(ReportComposer.cut(reason, 100))"
-            report.text = report.text.replacingOccurrences(of: "dvbackup incremental run", with: "dvbackup \(side.rawValue)")
-                .replacingOccurrences(of: "Nothing was copied and no file's status was changed.", with: "Nothing was proven and no file's status was changed.")
+            report = AuditReport(settings).couldNotStart(side: side, reason: reason, runId: runId, exit: exit)
         }
         report = mail.redacted(report)
         let store = (try? settings.database.connectBackup()).map(ReportStore.init(connection:))

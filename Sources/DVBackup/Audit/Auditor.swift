@@ -13,6 +13,15 @@ public final class Auditor {
     public private(set) var outcome: AuditOutcome = .notRun
     /// Makes the target (tests may pass their own).
     var makeTarget: (Settings, Logger) -> any ProvableTarget = Auditor.target
+    /// Seconds on a monotonic clock, for `--max-time` (tests may pass their own).
+    var clock: () -> Double = { MonotonicClock.now() }
+    /// Caps the copies of one batch (tests spread a few copies over several connections).
+    var maxBatchSize: Int? = nil
+    /// The last copies audit's rounds (tests read how many connections it opened).
+    private(set) var rounds: ProofRound?
+    /// A batch of copies stops growing at this many bytes, so that a round of batches on
+    /// several connections ends at about the same time (and `--max-time` is checked often).
+    static let batchBytes: Int64 = 1 << 30
 
     public init(settings: Settings, request: AuditRequest, logger: Logger) {
         self.settings = settings
@@ -29,7 +38,7 @@ public final class Auditor {
     }
 
     public func run() -> ExitStatus {
-        let started = MonotonicClock.now()
+        let started = clock()
         let side = request.side
         let target = makeTarget(settings, logger)
         let start = AuditStart(settings: settings, logger: logger)
@@ -60,26 +69,31 @@ public final class Auditor {
                                    maxBytes: request.maxBytes, maxSeconds: request.maxSeconds,
                                    all: request.all || !request.selection.isEmpty)
             logger.info("\(side.rawValue) \(s.runId) started: \(what); \(formatCount(s.before.files)) files (\(formatBytes(s.before.bytes))), \(formatCount(s.before.overdueFiles)) overdue; this audit takes \(describe(s.budget))")
-            let prove: ([AuditReference]) throws(TargetUnavailable) -> [CopyFinding]
-            let batchSize: Int
+            let prove: ([[AuditReference]]) -> [Result<[CopyFinding], TargetUnavailable>]
+            let batchSize: Int, width: Int
             if side == .copies {
-                let prover = try target.makeProver()
+                let round = try ProofRound(width: connections, logger: logger) { () throws(TargetUnavailable) in try target.makeProver() }
+                rounds = round
                 let depth = request.depth
-                batchSize = prover.proofBatchSize
-                prove = { (refs) throws(TargetUnavailable) in try prover.prove(refs.map { ($0.copy, $0.expected) }, depth: depth) }
+                (batchSize, width) = (min(round.batchSize, maxBatchSize ?? .max), round.width)
+                prove = { batches in round.run(batches.map { $0.map { ($0.copy, $0.expected) } }, depth: depth) }
             } else {
-                batchSize = 16
-                prove = { refs in refs.map { PrimaryProver().prove($0) } }
+                (batchSize, width) = (16, 1)
+                prove = { batches in
+                    batches.map { refs in
+                        Result { () throws(TargetUnavailable) in try refs.map { (r) throws(TargetUnavailable) in try PrimaryProver().prove(r) } }
+                    }
+                }
             }
-            try rotate(opened, &s, batchSize: batchSize, started: started, prove: prove)
+            try rotate(opened, &s, batchSize: batchSize, width: width, started: started, prove: prove)
             s.state = StopSignal.isRequested ? .interrupted : .finished
             s.after = try opened.store.totals(request.selection, cycleSeconds: s.cycleSeconds)
-            s.seconds = MonotonicClock.now() - started
+            s.seconds = clock() - started
             s.forecast = CycleForecast.evaluate(totalBytes: s.after.bytes, verifiedBytes: s.bytes, seconds: s.seconds,
                                                 intervalSeconds: interval, cycleSeconds: s.cycleSeconds,
                                                 overdueAfter: s.after.overdueFiles, budget: s.budget)
         } catch let e as TargetUnavailable {
-            logger.error("\(e.message); the audit stops, and the copies not yet proven keep their status")
+            logger.error("\(e.message); the audit stops, and \(side == .copies ? "the copies" : "the primaries") not yet proven keep their status")
             s.state = .failed
             s.error = e.message
         } catch {
@@ -87,7 +101,7 @@ public final class Auditor {
             s.state = .failed
             s.error = "\(error)"
         }
-        s.seconds = MonotonicClock.now() - started
+        s.seconds = clock() - started
         s.sortFindings()
         start.finish(opened.status.db, runId: s.runId, summary: s, error: s.error)
         outcome = .finished(s)
@@ -103,19 +117,39 @@ public final class Auditor {
         return "up to " + caps.joined(separator: " and ") + " (the cycle needs \(formatBytes(b.floorBytes)))"
     }
 
-    /// Walks the rotation, proving batches, until the budget is spent or the files end.
-    private func rotate(_ o: AuditStart.Opened, _ s: inout AuditSummary, batchSize: Int, started: Double,
-                        prove: ([AuditReference]) throws(TargetUnavailable) -> [CopyFinding]) throws {
+    /// The connections a copies audit proves on at once: an SFTP target's SshConnections,
+    /// otherwise one.
+    var connections: Int { settings.backup.ssh != nil ? max(1, settings.backup.workers) : 1 }
+
+    /// Walks the rotation until the budget is spent or the files end: batches of copies,
+    /// `width` of them proven at once (a round), each round recorded before the next.
+    private func rotate(_ o: AuditStart.Opened, _ s: inout AuditSummary, batchSize: Int, width: Int, started: Double,
+                        prove: ([[AuditReference]]) -> [Result<[CopyFinding], TargetUnavailable>]) throws {
         let stores = SourceStores(registry: settings.stores, s3: settings.s3Stores, logger: logger)
         try o.store.openRotation(request.selection)
         defer { o.store.closeRotation() }
         var planned: Int64 = 0
+        var batches: [[(AuditCandidate, AuditReference)]] = []
         var batch: [(AuditCandidate, AuditReference)] = []
+        var batchBytes: Int64 = 0
+        func close() {
+            if !batch.isEmpty { batches.append(batch) }
+            (batch, batchBytes) = ([], 0)
+        }
         func flush(_ s: inout AuditSummary) throws {
-            guard !batch.isEmpty else { return }
-            let findings = try prove(batch.map(\.1))
-            try record(zip(batch, findings).map { ($0.0, $0.1, $1) }, o, &s)
-            batch = []
+            close()
+            guard !batches.isEmpty else { return }
+            let results = prove(batches.map { $0.map(\.1) })
+            var unavailable: TargetUnavailable? = nil
+            // The batches proven are recorded, even when another one found the target gone.
+            for (b, result) in zip(batches, results) {
+                switch result {
+                case .success(let findings): try record(zip(b, findings).map { ($0.0, $0.1, $1) }, o, &s)
+                case .failure(let e): unavailable = unavailable ?? e
+                }
+            }
+            batches = []
+            if let unavailable { throw unavailable }
         }
         pages: while !StopSignal.isRequested {
             let page = try o.store.nextPage(500)
@@ -124,7 +158,7 @@ public final class Auditor {
             for c in page {
                 let size = c.fileSize ?? 0
                 guard !StopSignal.isRequested,
-                      s.budget.takes(size: size, doneBytes: planned, elapsed: MonotonicClock.now() - started) else { break pages }
+                      s.budget.takes(size: size, doneBytes: planned, elapsed: clock() - started) else { break pages }
                 switch AuditReference.resolve(c, files[c.datafileId], stores: stores) {
                 case .failure(let skip):
                     s.skipped += 1
@@ -132,7 +166,11 @@ public final class Auditor {
                 case .success(let ref):
                     planned += size
                     batch.append((c, ref))
-                    if batch.count >= batchSize { try flush(&s) }
+                    batchBytes += size
+                    if batch.count >= batchSize || batchBytes >= Self.batchBytes {
+                        close()
+                        if batches.count >= width { try flush(&s) }
+                    }
                 }
             }
         }

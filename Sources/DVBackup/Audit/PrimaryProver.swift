@@ -1,8 +1,9 @@
 /// Proves primaries (the file and S3 stores Dataverse reads) against the catalog, as the
 /// backup path reads them: streamed once, hashed, the size and the digest compared. A
-/// damaged primary is `.corrupt`, a missing one `.missing`.
+/// damaged primary is `.corrupt`, a missing one `.missing`; a store that cannot be used
+/// (``StoreReachability``) is no finding: it throws, and the audit stops.
 struct PrimaryProver {
-    func prove(_ ref: AuditReference) -> CopyFinding {
+    func prove(_ ref: AuditReference) throws(TargetUnavailable) -> CopyFinding {
         let digest = Digest(ref.expected.algorithm)
         var total: Int64 = 0
         do throws(FileFailure) {
@@ -11,6 +12,10 @@ struct PrimaryProver {
                 total += Int64(chunk.count)
             }
         } catch {
+            // Not read: the store itself may be down, which says nothing of this file.
+            if let down = StoreReachability.problem(ref.store) {
+                throw TargetUnavailable("\(down) (reading \(ref.object.address): \(error.reason))")
+            }
             if Self.meansMissing(error.reason) { return .missing(error.reason) }
             return .unreadable(error.reason)
         }

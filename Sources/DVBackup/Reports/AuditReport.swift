@@ -56,7 +56,7 @@ public struct AuditReport {
         lines += Self.summaryLines(s)
         lines.append(ReportComposer.row("exit code", "\(exit.rawValue) (\(exit == .success ? "nothing found" : exit == .cannotStart ? "the target could not be used" : "findings"))"))
         if let e = s.error {
-            lines += ["", "The audit stopped: \(e). Copies not yet proven keep their status; this is not a finding."]
+            lines += ["", "The audit stopped: \(e). \(s.side == .copies ? "Copies" : "Primaries") not yet proven keep their status; this is not a finding."]
         }
         if !s.findings.isEmpty {
             lines += ["", "Audit findings, most serious first (\(formatCount(s.findingCount))):"]
@@ -75,5 +75,29 @@ public struct AuditReport {
         lines += composer.footer()
         let subject = "[dvbackup] \(composer.installation) \(s.side.rawValue): \(Self.verdict(s))"
         return RunReport(subject: subject, text: lines.joined(separator: "\n") + "\n", runId: s.runId, exitStatus: exit)
+    }
+
+    /// The report of an audit that could not start (the lock held, the database down…): the
+    /// reason, and that nothing was proven or recorded, in the audit's own words.
+    public func couldNotStart(side: AuditSide, reason: String, runId: Int64?, exit: ExitStatus = .cannotStart,
+                              at date: Date = Date()) -> RunReport {
+        let row = ReportComposer.row
+        var lines = ["dvbackup \(side.rawValue)\(runId.map { " \($0)" } ?? "") on \(composer.installation) could not start.", ""]
+        lines.append(row("why", ReportComposer.oneLine(reason)))
+        lines.append(row("when", ReportComposer.localTime(date)))
+        lines.append(row("host", composer.host))
+        lines.append(row("exit code", "\(exit.rawValue) (the audit could not start)"))
+        lines.append("")
+        lines.append(side == .copies
+                     ? "No copy was proven and no file's status was changed: the copies due keep their place in the rotation, and the next audit takes them first."
+                     : "No primary was checked and nothing was recorded: the primaries due keep their place in the rotation, and the next audit --source takes them first.")
+        if reason.contains("holds the lock") {
+            lines.append("A backup run or another audit was working on the backup database (the line above names it): audits and runs never work at the same time. The audit is not retried for you; if the holder is stuck, see `dvbackup status`.")
+        } else if let hint = ReportComposer.hint(for: reason) {
+            lines.append(hint)
+        }
+        lines += composer.footer()
+        let subject = "[dvbackup] \(composer.installation) \(side.rawValue): could not start: \(ReportComposer.cut(reason, 100))"
+        return RunReport(subject: subject, text: lines.joined(separator: "\n") + "\n", runId: runId, exitStatus: exit)
     }
 }

@@ -10,6 +10,9 @@ public struct ReportComposer {
     public var host = WallClock.hostname()
     /// The configuration file, for the commands the report suggests.
     public var configPath: String
+    /// The run's files with no proven copy anywhere (``NoProvenCopySection``): `finished`
+    /// names them in the subject and lists them first.
+    public var noProvenCopy: NoProvenCopySection?
 
     public init(installation: String, maxFailureLines: Int, configPath: String) {
         self.installation = installation
@@ -93,8 +96,12 @@ public struct ReportComposer {
         var lines: [String] = []
         let rate = s.seconds > 0 ? Double(s.counts.bytes) / s.seconds : 0
         let started = finishedAt.addingTimeInterval(-s.seconds)
-        lines.append("dvbackup \(s.mode.rawValue) run \(s.runId) on \(installation): \(Self.verdict(s))")
+        // Files with no proven copy anywhere: the most serious lines, first.
+        let alarm = noProvenCopy.flatMap { $0.isEmpty ? nil : $0 }
+        let verdict = (alarm.map { $0.headline + ", " } ?? "") + Self.verdict(s)
+        lines.append("dvbackup \(s.mode.rawValue) run \(s.runId) on \(installation): \(verdict)")
         lines.append("")
+        if let alarm { lines += alarm.lines(configPath: configPath) + [""] }
         lines.append(Self.row("started", Self.localTime(started)))
         lines.append(Self.row("finished", Self.localTime(finishedAt) + (s.state == .finished ? "" : " (\(s.state.rawValue))")))
         lines.append(Self.row("target", s.target))
@@ -169,7 +176,7 @@ public struct ReportComposer {
             }
         }
         lines += footer()
-        return RunReport(subject: subject(mode: s.mode, verdict: Self.verdict(s)), text: lines.joined(separator: "\n") + "\n",
+        return RunReport(subject: subject(mode: s.mode, verdict: verdict), text: lines.joined(separator: "\n") + "\n",
                          csv: csv, runId: s.runId, exitStatus: exit)
     }
 

@@ -33,9 +33,15 @@ public struct RunReporter {
         let failures = { (runId: Int64) -> ((([FailedFile]) throws -> Void) throws -> Void)? in
             status.map { s in { body in try s.failures(ofRun: runId, body) } }
         }
-        let composer = ReportComposer(settings)
+        var composer = ReportComposer(settings)
         let mail = MorningReport(settings: settings, logger: logger)
         var report: RunReport
+        // The most serious lines first, on the terminal and in the mail: the run's files with
+        // no proven copy anywhere.
+        if case .finished(let summary) = outcome, let status {
+            composer.noProvenCopy = try? NoProvenCopySection.load(status, runId: summary.runId, limit: composer.maxFailureLines)
+            for line in composer.noProvenCopy?.lines(configPath: composer.configPath) ?? [] { output.line(line) }
+        }
         switch outcome {
         case .notRun:
             return

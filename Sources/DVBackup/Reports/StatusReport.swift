@@ -82,6 +82,8 @@ public struct StatusReport: Sendable {
     public var filesTotal: Int64?
     /// The audit's state (nil on a database without the audit's columns).
     public var audit: AuditOverview? = nil
+    /// Files with no proven copy anywhere, shown first (nil when it cannot be read).
+    public var noProvenCopy: NoProvenCopySection? = nil
 
     /// Whether the listing is of chosen files (`--status`, `--dataset`) rather than failures.
     public var listsFiles: Bool { !filter.statuses.isEmpty || filter.dataset != nil }
@@ -134,6 +136,7 @@ public struct StatusReport: Sendable {
                                   failuresTotal: try status.countFiles(filter, onlyFailures: true),
                                   filesTotal: listing ? try status.countFiles(filter, onlyFailures: false) : nil)
         report.audit = try? AuditOverview.load(db, cycleSeconds: auditCycleSeconds)
+        report.noProvenCopy = try? NoProvenCopySection.load(status, limit: 50)
         return report
     }
 
@@ -141,7 +144,8 @@ public struct StatusReport: Sendable {
 
     /// One JSON object, keys in a stable (sorted) order: `counts`, `dataset` (with
     /// `--dataset`), `failures`, `failuresNotListed`, `files` and `filesNotListed` (with
-    /// `--status` or `--dataset`), `filter`, `runs`, `total`. Lists are written as they are
+    /// `--status` or `--dataset`), `filter`, `noProvenCopy` (when a file has no proven copy
+    /// anywhere), `runs`, `total`. Lists are written as they are
     /// read. `limit` caps each list (`nil`: all).
     public func writeJSON(into out: OutputWriter, store: StatusStore, limit: Int?) throws {
         let encoder = JSONEncoder()
@@ -168,6 +172,8 @@ public struct StatusReport: Sendable {
         try list("failures", onlyFailures: true, total: failuresTotal)
         if listsFiles { try list("files", onlyFailures: false, total: filesTotal ?? 0) }
         out.line("\"filter\": \(try json(FilterJSON(statuses: filter.statuses.map(\.rawValue), since: filter.since?.timestamp, dataset: filter.dataset))),")
+        // Only when there are such files, as `dataset` only with --dataset.
+        if let noProvenCopy, !noProvenCopy.isEmpty { out.line("\"noProvenCopy\": \(try json(noProvenCopy)),") }
         out.line("\"runs\": [")
         for (i, run) in runs.enumerated() { out.line((i == 0 ? "" : ",") + (try json(run))) }
         out.line("],")
@@ -177,7 +183,11 @@ public struct StatusReport: Sendable {
 
     // MARK: text
 
-    public func render(into out: OutputWriter, store: StatusStore, limit: Int?) throws {
+    public func render(into out: OutputWriter, store: StatusStore, limit: Int?, configPath: String = "FILE") throws {
+        if let noProvenCopy, !noProvenCopy.isEmpty {
+            for line in noProvenCopy.lines(configPath: configPath) { out.line(line) }
+            out.line()
+        }
         out.line("Files by status (\(formatCount(total)) in all):")
         let ordered = BackupStatus.allCases.sorted { $0.severity > $1.severity }.map(\.rawValue)
         let others = counts.keys.filter { !ordered.contains($0) }.sorted()

@@ -1,10 +1,10 @@
 /// Turns what the user asked for into the files to restore, in datafile id order, read from
 /// the catalog in batches (a selection of millions of files never sits in memory as rows).
 ///
-/// `--damaged-primaries` are, for now, the files whose last backup status says the primary
-/// is damaged or missing (FAIL_SOURCE_CHECKSUM, FAIL_READ) and that have a proven copy (a
-/// `provenchecksum` kept from an earlier OK). When the audit of the primaries records
-/// primary fixity in a table of its own, `damagedPrimaryIds` is the query to extend.
+/// `--damaged-primaries` are the files whose primary is known damaged or missing and whose
+/// copy is proven: those whose last backup status says so (FAIL_SOURCE_CHECKSUM, FAIL_READ)
+/// with a `provenchecksum` kept from an earlier OK, and those `audit --source` last found
+/// damaged or missing (`sourcefixity`) while their copy is OK or OK_NO_CHECKSUM.
 struct RestoreSelection {
     let catalog: CatalogReader
     let status: StatusStore
@@ -44,10 +44,17 @@ struct RestoreSelection {
 
     /// Files whose primary is known damaged or missing and whose copy was proven.
     func damagedPrimaryIds() throws(PostgresError) -> [Int64] {
+        // `sourcefixity` comes with the audit's migration, which restore does not apply.
+        let audited = try status.db.query("SELECT to_regclass('sourcefixity') IS NOT NULL AS present").bool(0, "present") == true
+        let fromAudit = audited ? """
+             OR (s.status IN ('OK', 'OK_NO_CHECKSUM') AND EXISTS (
+                    SELECT 1 FROM sourcefixity f WHERE f.datafileid = s.datafileid AND f.result IN ('damaged', 'missing')))
+            """ : ""
         let r = try status.db.query("""
-            SELECT datafileid FROM datafilestatus
-            WHERE status IN ('FAIL_SOURCE_CHECKSUM', 'FAIL_READ') AND provenchecksum IS NOT NULL AND datafileid IS NOT NULL
-            ORDER BY datafileid
+            SELECT s.datafileid FROM datafilestatus s
+            WHERE s.datafileid IS NOT NULL
+              AND ((s.status IN ('FAIL_SOURCE_CHECKSUM', 'FAIL_READ') AND s.provenchecksum IS NOT NULL)\(fromAudit))
+            ORDER BY s.datafileid
             """)
         var ids: [Int64] = []
         for i in 0..<r.rowCount { if let id = try r.int(i, "datafileid") { ids.append(id) } }

@@ -12,8 +12,8 @@ extension SFTPTarget: ProvableTarget {
 }
 
 /// Proves copies on an SFTP server. Where the account may run commands, the server hashes a
-/// batch of copies in one exec (no bytes cross the network), after dropping each copy's
-/// cached pages (`dd iflag=nocache count=0`) so that the bytes come from its disk; where it
+/// batch of copies in one exec (no bytes cross the network), after dropping the copies'
+/// cached pages (``dropCaches``) so that the bytes come from its disk; where it
 /// may not (a chrooted internal-sftp account), each copy is read back over SFTP and hashed here.
 final class SFTPProver: CopyProver {
     let target: SFTPTarget
@@ -22,7 +22,11 @@ final class SFTPProver: CopyProver {
 
     init(target: SFTPTarget) { self.target = target }
 
-    var proofBatchSize: Int { mode == .remoteCommand ? SFTPTarget.batchSize : 1 }
+    /// Copies hashed in one command: large, since each command costs a channel, a shell and
+    /// a round trip (an audit runs one such command per connection at a time).
+    static let auditBatchSize = 400
+
+    var proofBatchSize: Int { mode == .remoteCommand ? Self.auditBatchSize : 1 }
 
     func connect() throws(TargetUnavailable) {
         do {
@@ -69,17 +73,42 @@ final class SFTPProver: CopyProver {
 
     static let marker = "dvbackup-audit"
 
-    /// One script for the batch: for each copy, whether it is there, readable and how large,
-    /// its cached pages dropped; then one checksum command per algorithm over the copies.
+    /// Drops the cached pages of its arguments, so that the checksum that follows reads the
+    /// disk: one python3 for the whole batch where the server has one (os.posix_fadvise), else
+    /// one `dd iflag=nocache count=0` per copy (a process per copy costs milliseconds: most of
+    /// an audit of small files).
+    static let dropCaches = """
+        if command -v python3 >/dev/null 2>&1; then
+          dvbackup_drop() { python3 -c 'import os, sys
+        for p in sys.argv[1:]:
+            try:
+                fd = os.open(p, os.O_RDONLY)
+            except OSError:
+                continue
+            try:
+                os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
+            finally:
+                os.close(fd)' "$@"; }
+        else
+          dvbackup_drop() { for f in "$@"; do dd if="$f" iflag=nocache count=0 2>/dev/null; done; }
+        fi
+
+        """
+
+    /// One script for the batch: for each copy, whether it is there and readable (shell
+    /// built-ins only); then, over the whole batch, the cached pages dropped, one `stat` for
+    /// the sizes and one checksum command per algorithm.
     static func script(_ paths: [String], _ algorithms: [ChecksumAlgorithm]) -> String {
-        var s = "i=0\nfor f in" + paths.map { " " + RemoteCommands.quote($0) }.joined() + "; do\n"
+        let all = paths.map { " " + RemoteCommands.quote($0) }.joined()
+        var s = dropCaches + "i=0\nfor f in" + all + "; do\n"
         s += """
               if [ -f "$f" ]; then
-                if [ -r "$f" ]; then dd if="$f" iflag=nocache count=0 2>/dev/null; echo "\(marker) $i size $(wc -c < "$f")"
-                else echo "\(marker) $i unreadable"; fi
+                if [ -r "$f" ]; then echo "\(marker) $i ok"; else echo "\(marker) $i unreadable"; fi
               elif [ -e "$f" ]; then echo "\(marker) $i notfile"; else echo "\(marker) $i missing"; fi
               i=$((i+1))
             done
+            dvbackup_drop\(all)
+            stat -c '\(marker)-size %s %n' --\(all) 2>/dev/null
 
             """
         for algorithm in Set(algorithms).sorted(by: { $0.rawValue < $1.rawValue }) {
@@ -89,22 +118,32 @@ final class SFTPProver: CopyProver {
         return s + "exit 0\n"
     }
 
-    /// `dvbackup-audit <i> <what> [<size>]` lines, by index.
-    static func parseStates(_ stdout: String) -> [Int: (state: String, size: Int64?)] {
-        var out: [Int: (String, Int64?)] = [:]
-        for line in stdout.split(separator: "\n") where line.hasPrefix(marker + " ") {
-            let words = line.split(separator: " ")
-            guard words.count >= 3, let i = Int(words[1]) else { continue }
-            out[i] = (String(words[2]), words.count > 3 ? Int64(words[3]) : nil)
+    /// `dvbackup-audit <i> <what>` lines by index, with the size of each path from the
+    /// `dvbackup-audit-size <size> <path>` lines.
+    static func parseStates(_ stdout: String, _ paths: [String]) -> [Int: (state: String, size: Int64?)] {
+        var sizes: [String: Int64] = [:]
+        var states: [Int: String] = [:]
+        for line in stdout.split(separator: "\n") where line.hasPrefix(marker) {
+            if line.hasPrefix(marker + "-size ") {
+                let rest = line.dropFirst(marker.count + 6)
+                guard let space = rest.firstIndex(of: " "), let size = Int64(rest[..<space]) else { continue }
+                sizes[String(rest[rest.index(after: space)...])] = size
+            } else if line.hasPrefix(marker + " ") {
+                let words = line.split(separator: " ")
+                guard words.count >= 3, let i = Int(words[1]) else { continue }
+                states[i] = String(words[2])
+            }
         }
-        return out
+        return states.reduce(into: [:]) { out, e in
+            out[e.key] = (e.value, e.key < paths.count ? sizes[paths[e.key]] : nil)
+        }
     }
 
     private func hashOnServer(_ copies: [(copy: CopyReference, expected: ExpectedDigest)], _ session: SSHSession)
         throws(SSHError) -> [CopyFinding] {
         let paths = copies.map { path($0.copy) }
         let r = try session.run(RemoteCommands.scriptRunner, input: Self.script(paths, copies.map(\.expected.algorithm)))
-        let states = Self.parseStates(r.stdout)
+        let states = Self.parseStates(r.stdout, paths)
         // The checksum lines carry the names; the audit's own lines are left out by the parser.
         let digests = RemoteChecksumOutput.parse(r.stdout.split(separator: "\n").filter { !$0.hasPrefix(Self.marker) }
             .joined(separator: "\n"))
