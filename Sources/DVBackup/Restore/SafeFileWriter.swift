@@ -35,14 +35,8 @@ final class SafeFileWriter {
     deinit { abort() }
 
     func write(_ chunk: UnsafeRawBufferPointer) throws(ReadFailure) {
-        var offset = 0
-        while offset < chunk.count {
-            let n = Foundation.write(fd, chunk.baseAddress! + offset, chunk.count - offset)
-            if n < 0 {
-                if errno == EINTR { continue }
-                throw .destination("cannot write \(temporaryPath): \(errorText(errno))")
-            }
-            offset += n
+        if let e = writeAll(fd, chunk) {
+            throw .destination("cannot write \(temporaryPath): \(errorText(e))")
         }
         written += Int64(chunk.count)
     }

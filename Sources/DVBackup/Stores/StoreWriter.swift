@@ -32,13 +32,18 @@ struct StoreWriter {
     let stores: SourceStores
     let s3: [String: S3StoreSettings]
 
+    /// The store `file` lives in and where in it.
+    private func locate(_ file: CatalogFile) throws(FileFailure) -> (any SourceStore, SourceObject) {
+        let store = try stores.store(for: file)
+        return (store, try store.locate(file))
+    }
+
     /// Reads the primary now and compares it with `expected` (and `expectedSize`).
     func check(_ file: CatalogFile, expected: ExpectedDigest, expectedSize: Int64?) -> PrimaryState {
         let store: any SourceStore
         let object: SourceObject
         do throws(FileFailure) {
-            store = try stores.store(for: file)
-            object = try store.locate(file)
+            (store, object) = try locate(file)
         } catch {
             return .unusable(error.reason)
         }
@@ -74,8 +79,7 @@ struct StoreWriter {
         let store: any SourceStore
         let object: SourceObject
         do throws(FileFailure) {
-            store = try stores.store(for: file)
-            object = try store.locate(file)
+            (store, object) = try locate(file)
         } catch {
             throw .destination(error.reason)
         }
@@ -118,14 +122,8 @@ final class S3PutSink: RestoreSink {
     deinit { abort() }
 
     func write(_ chunk: UnsafeRawBufferPointer) throws(ReadFailure) {
-        var offset = 0
-        while offset < chunk.count {
-            let n = Foundation.write(fd, chunk.baseAddress! + offset, chunk.count - offset)
-            if n < 0 {
-                if errno == EINTR { continue }
-                throw .destination("cannot spool \(location) to the temporary directory: \(errorText(errno))")
-            }
-            offset += n
+        if let e = writeAll(fd, chunk) {
+            throw .destination("cannot spool \(location) to the temporary directory: \(errorText(e))")
         }
         sha256.update(chunk)
         written += Int64(chunk.count)

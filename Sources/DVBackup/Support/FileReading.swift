@@ -19,5 +19,21 @@ func readToEnd<E: Error>(_ fd: Int32, chunkSize: Int = FileStore.chunkSize,
     }
 }
 
+/// Writes all of `chunk` to `fd` at its current offset; an interrupted write is retried.
+///
+/// - Returns: `nil` when every byte is written, or the `errno` of a write that failed.
+func writeAll(_ fd: Int32, _ chunk: UnsafeRawBufferPointer) -> Int32? {
+    var offset = 0
+    while offset < chunk.count {
+        let n = write(fd, chunk.baseAddress! + offset, chunk.count - offset)
+        if n < 0 {
+            if errno == EINTR { continue }
+            return errno
+        }
+        offset += n
+    }
+    return nil
+}
+
 /// `strerror` as a Swift string.
 func errorText(_ code: Int32) -> String { String(cString: strerror(code)) }

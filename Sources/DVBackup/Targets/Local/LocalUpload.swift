@@ -28,14 +28,8 @@ final class LocalUpload: TargetUpload {
     }
 
     func write(_ chunk: UnsafeRawBufferPointer) throws(FileFailure) {
-        var offset = 0
-        while offset < chunk.count {
-            let n = Foundation.write(fd, chunk.baseAddress! + offset, chunk.count - offset)
-            if n < 0 {
-                if errno == EINTR { continue }
-                throw FileFailure(.failWrite, "cannot write \(temporaryPath): \(errorText(errno))")
-            }
-            offset += n
+        if let e = writeAll(fd, chunk) {
+            throw FileFailure(.failWrite, "cannot write \(temporaryPath): \(errorText(e))")
         }
         written += Int64(chunk.count)
     }

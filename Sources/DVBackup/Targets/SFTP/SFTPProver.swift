@@ -29,21 +29,10 @@ final class SFTPProver: CopyProver {
     var proofBatchSize: Int { mode == .remoteCommand ? Self.auditBatchSize : 1 }
 
     func connect() throws(TargetUnavailable) {
-        do {
-            let session = try SSHSession(target.connection)
-            sftp = try SFTPClient(session: session)
-            mode = SFTPTarget.detectProof(session)
-            guard let attrs = try sftp?.stat(target.root), attrs.isDirectory else {
-                throw TargetUnavailable("the backup directory \(target.root) does not exist on \(target.connection.display)")
-            }
-            target.logger.info("connected to \(target.connection.display); copies are proven by \(mode.rawValue)")
-        } catch let e as TargetUnavailable {
-            throw e
-        } catch let e as HostKeyRejected {
-            throw TargetUnavailable(e.message)
-        } catch {
-            throw TargetUnavailable("cannot use \(target.displayName): \(error)")
-        }
+        let (session, client) = try target.connectToRoot()
+        sftp = client
+        mode = SFTPTarget.detectProof(session)
+        target.logger.info("connected to \(target.connection.display); copies are proven by \(mode.rawValue)")
     }
 
     func prove(_ copies: [(copy: CopyReference, expected: ExpectedDigest)], depth: ProofDepth)

@@ -4,23 +4,7 @@ extension SFTPTarget: ReadableTarget {
     /// A reader on a connection of its own; the backup directory must exist (it need not be
     /// writable). Works for accounts that may not run commands (chroot internal-sftp).
     public func makeReader() throws(TargetUnavailable) -> any TargetReader {
-        do {
-            let session = try SSHSession(connection)
-            let sftp = try SFTPClient(session: session)
-            guard let attrs = try sftp.stat(root) else {
-                throw TargetUnavailable("the backup directory \(root) does not exist on \(connection.display)")
-            }
-            guard attrs.isDirectory else {
-                throw TargetUnavailable("the backup directory \(root) on \(connection.display) is not a directory")
-            }
-            return SFTPReader(root: root, sftp: sftp, display: connection.display)
-        } catch let e as TargetUnavailable {
-            throw e
-        } catch let e as HostKeyRejected {
-            throw TargetUnavailable(e.message)
-        } catch {
-            throw TargetUnavailable("cannot use \(displayName): \(error)")
-        }
+        SFTPReader(root: root, sftp: try connectToRoot().sftp, display: connection.display)
     }
 }
 

@@ -47,7 +47,9 @@ public final class SFTPTarget: BackupTarget, Sendable {
     /// allowed it on a scratch file (checkUsable).
     var publishesByPosixRename: Bool { posixRenameAllowed.withLock { $0 } }
 
-    public func checkUsable() throws(TargetUnavailable) {
+    /// A new connection whose backup directory exists and is a directory; whatever fails is
+    /// `TargetUnavailable` (the run, audit or restore cannot go on with this target).
+    func connectToRoot() throws(TargetUnavailable) -> (session: SSHSession, sftp: SFTPClient) {
         do {
             let session = try SSHSession(connection)
             let sftp = try SFTPClient(session: session)
@@ -57,6 +59,19 @@ public final class SFTPTarget: BackupTarget, Sendable {
             guard attrs.isDirectory else {
                 throw TargetUnavailable("the backup directory \(root) on \(connection.display) is not a directory")
             }
+            return (session, sftp)
+        } catch let e as TargetUnavailable {
+            throw e
+        } catch let e as HostKeyRejected {
+            throw TargetUnavailable(e.message)
+        } catch {
+            throw TargetUnavailable("cannot use \(displayName): \(error)")
+        }
+    }
+
+    public func checkUsable() throws(TargetUnavailable) {
+        let (session, sftp) = try connectToRoot()
+        do {
             let probe = root + "/.dvbackup-probe-\(getpid())"
             do {
                 let f = try sftp.openForWriting(probe)
