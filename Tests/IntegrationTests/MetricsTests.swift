@@ -16,7 +16,7 @@ struct MetricsTests {
         let port: Int
 
         init(directory: String, binary: String) throws {
-            port = try Self.freePort()
+            port = try freeTCPPort()
             process.executableURL = URL(fileURLWithPath: binary)
             process.arguments = ["--web.listen-address=127.0.0.1:\(port)", "--collector.disable-defaults",
                                  "--collector.textfile", "--collector.textfile.directory=\(directory)"]
@@ -47,19 +47,6 @@ struct MetricsTests {
             throw TestFailure("node-exporter did not answer on 127.0.0.1:\(port)")
         }
 
-        static func freePort() throws -> Int {
-            let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-            defer { close(fd) }
-            var addr = sockaddr_in()
-            addr.sin_family = sa_family_t(AF_INET)
-            addr.sin_addr.s_addr = inet_addr("127.0.0.1")
-            var len = socklen_t(MemoryLayout<sockaddr_in>.size)
-            let bound = withUnsafeMutablePointer(to: &addr) { p in
-                p.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, len) == 0 && getsockname(fd, $0, &len) == 0 }
-            }
-            guard bound else { throw TestFailure("no free port") }
-            return Int(UInt16(bigEndian: addr.sin_port))
-        }
     }
 
     /// The value of one sample, as a number.

@@ -45,22 +45,6 @@ struct SFTPSignalTests {
         asyncio.run(main())
         """
 
-    /// A free TCP port on 127.0.0.1.
-    static func freePort() throws -> Int {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        defer { close(fd) }
-        var addr = sockaddr_in()
-        addr.sin_family = sa_family_t(AF_INET)
-        addr.sin_addr.s_addr = inet_addr("127.0.0.1")
-        addr.sin_port = 0
-        var len = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let ok = withUnsafeMutablePointer(to: &addr) { p in
-            p.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, len) == 0 && getsockname(fd, $0, &len) == 0 }
-        }
-        guard ok else { throw TestFailure("cannot find a free port") }
-        return Int(UInt16(bigEndian: addr.sin_port))
-    }
-
     final class Relay {
         let process = Process()
         init(script: String, port: Int, delayMs: Int) throws {
@@ -98,7 +82,7 @@ struct SFTPSignalTests {
         let dirs = try s.remoteDirectory(account: TestSSH.user, serverRoot: TestSSH.backupDir, localRoot: TestSSH.backupDir)
         let script = s.root + "/relay.py"
         try Self.relayScript.write(toFile: script, atomically: true, encoding: .utf8)
-        let port = try Self.freePort()
+        let port = try freeTCPPort()
         // The server's host key, for the relay's address.
         let known = try String(contentsOfFile: TestSSH.knownHosts, encoding: .utf8)
             .split(separator: "\n").first { $0.hasPrefix("[127.0.0.1]:\(TestSSH.port) ") }

@@ -361,28 +361,15 @@ struct SFTPTests {
     /// started again: stopping the shared sshd would cut the other suites' connections too.
     @Test func theServerStoppedInTheMiddleOfARunIsReconnected() throws {
         let (s, files, remote, local) = try world(seed: 70, count: 120, size: 400_000)
-        let script = s.root + "/relay.py"
-        try SFTPSignalTests.relayScript.write(toFile: script, atomically: true, encoding: .utf8)
-        let port = try SFTPSignalTests.freePort()
-        let known = try String(contentsOfFile: TestSSH.knownHosts, encoding: .utf8)
-            .split(separator: "\n").first { $0.hasPrefix("[127.0.0.1]:\(TestSSH.port) ") }
-        let keyPart = try #require(known).split(separator: " ", maxSplits: 1)[1]
-        let knownHosts = s.root + "/known_hosts_relay"
-        try "[127.0.0.1]:\(port) \(keyPart)\n".write(toFile: knownHosts, atomically: true, encoding: .utf8)
-        let config = try s.writeConfig(backupLines: [
-            "StorageType = ssh", "SshHost = 127.0.0.1", "SshPort = \(port)", "SshUsername = \(TestSSH.user)",
-            "BackupDirectory = \(remote)", "SshPrivateKey = \(TestSSH.key)", "SshKnownHosts = \(knownHosts)",
-            "SshConnections = 1",
-        ], name: "relay.ini")
-        var relay: SFTPSignalTests.Relay? = try SFTPSignalTests.Relay(script: script, port: port, delayMs: 0)
+        let relay = try SFTPPipelineTests.DelayRelay(delayMs: 0)
+        let config = try SFTPPipelineTests().config(s, relay, remote: remote, connections: 1)
         let (process, log) = try startRun(s, config: config)
         #expect(waitFor(seconds: 60) { published(local) >= 2 }, "the run started copying")
-        relay?.kill()
-        relay = nil
+        relay.stop()
         usleep(1_500_000)
-        relay = try SFTPSignalTests.Relay(script: script, port: port, delayMs: 0)
+        try relay.start()
         process.waitUntilExit()
-        relay?.kill()
+        relay.stop()
         let output = (try? String(contentsOfFile: log, encoding: .utf8)) ?? ""
         #expect(process.terminationStatus == 0, "\(output)")
         #expect(output.contains("reconnect"), "the log says the connection was re-established")

@@ -27,9 +27,7 @@ struct AuditStart {
         func cannot(_ s: String, _ runId: Int64? = nil) -> Failure { .cannotStart(StartFailure(s, runId: runId)) }
         let backup: PostgresConnection
         // Named like a run's connections, so that a run or audit refused the lock names this one.
-        var info = settings.database.backup
-        info.applicationName = RunApplicationName(mode: side.rawValue, pid: Int64(getpid()), host: WallClock.hostname()).text
-        do { backup = try PostgresConnection(info, label: settings.database.backupLabel) } catch { throw cannot(error.description) }
+        do { backup = try RunStart(settings: settings, logger: logger).connect(modeName: side.rawValue) } catch { throw .cannotStart(error) }
         let status = StatusStore(connection: backup)
         let store = AuditStore(db: backup, side: side)
         let locked: Bool

@@ -131,8 +131,7 @@ public struct MetricsFile {
             unlink(temp)
             throw MetricsFileError("cannot rename \(temp) to \(path): \(why)")
         }
-        let dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-        if dfd >= 0 { _ = fsync(dfd); close(dfd) }
+        _ = syncDirectory(dir)  // best effort: the file is in place
     }
 }
 

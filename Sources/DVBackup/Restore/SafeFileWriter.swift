@@ -52,14 +52,8 @@ final class SafeFileWriter {
             unlink(temporaryPath)
             throw .destination("cannot rename \(temporaryPath) to \(finalPath): \(errorText(e))")
         }
-        let dfd = open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-        if dfd >= 0 {
-            let rc = fsync(dfd)
-            let e = errno
-            close(dfd)
-            if rc != 0, e != EINVAL, e != EBADF {
-                throw .destination("cannot flush directory \(directory) after renaming: \(errorText(e))")
-            }
+        if let e = syncDirectory(directory) {
+            throw .destination("cannot flush directory \(directory) after renaming: \(errorText(e))")
         }
     }
 

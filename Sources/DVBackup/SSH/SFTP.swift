@@ -173,3 +173,21 @@ public final class SFTPFile {
         if rc != 0 { throw client.error(Int(rc), "cannot close \(path)") }
     }
 }
+
+extension SFTPFile {
+    /// Reads the file from where it stands to its end and hashes it: the digest and how
+    /// many bytes were read. One 1 MiB buffer per call.
+    func digest(_ algorithm: ChecksumAlgorithm) throws(SSHError) -> (hex: String, bytes: Int64) {
+        let digest = Digest(algorithm)
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 20, alignment: 16)
+        defer { buffer.deallocate() }
+        var total: Int64 = 0
+        while true {
+            let n = try read(into: buffer)
+            if n == 0 { break }
+            digest.update(UnsafeRawBufferPointer(rebasing: buffer[0..<n]))
+            total += Int64(n)
+        }
+        return (digest.finalizeHex(), total)
+    }
+}

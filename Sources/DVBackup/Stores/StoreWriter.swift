@@ -139,7 +139,11 @@ final class S3PutSink: RestoreSink {
                                   headers: [("x-amz-content-sha256", hash), ("Content-Type", "application/octet-stream")],
                                   sigV4: settings.credentials)
         var last = ""
-        for attempt in 1...3 {
+        // Three attempts, 0.5 s and 1 s apart; a stop (SIGINT/SIGTERM) ends the wait.
+        let retry = RetryPolicy(delays: [0.5, 1])
+        var attempt = 0
+        while let wait = retry.delay(before: attempt + 1), attempt == 0 || retry.wait(wait) {
+            attempt += 1
             lseek(fd, 0, SEEK_SET)
             let fd = self.fd
             do {
@@ -157,7 +161,6 @@ final class S3PutSink: RestoreSink {
             } catch {
                 last = S3Store.transportText(error)
             }
-            if attempt < 3 { usleep(UInt32(attempt) * 500_000) }
         }
         abort()
         throw .destination("PUT \(location): \(last)")

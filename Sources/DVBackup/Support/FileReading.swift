@@ -35,5 +35,19 @@ func writeAll(_ fd: Int32, _ chunk: UnsafeRawBufferPointer) -> Int32? {
     return nil
 }
 
+/// Flushes a directory's entries (after a rename into it). A file system that refuses
+/// fsync on a directory (NFS with some servers: EINVAL, EBADF) is no error.
+///
+/// - Returns: `nil` when flushed (or refused as above, or the directory cannot be opened),
+///   or the `errno` of the fsync that failed.
+func syncDirectory(_ path: String) -> Int32? {
+    let dfd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+    guard dfd >= 0 else { return nil }
+    defer { close(dfd) }
+    guard fsync(dfd) != 0 else { return nil }
+    let e = errno
+    return e == EINVAL || e == EBADF ? nil : e
+}
+
 /// `strerror` as a Swift string.
 func errorText(_ code: Int32) -> String { String(cString: strerror(code)) }

@@ -126,15 +126,7 @@ public final class StatusLine: Sendable {
     }
 
     static func write(_ fd: Int32, _ text: String) {
-        text.withCString { p in
-            var rest = strlen(p)
-            var q = p
-            while rest > 0 {
-                let n = Foundation.write(fd, q, rest)
-                if n <= 0 { if errno == EINTR { continue }; break }
-                rest -= n
-                q += n
-            }
-        }
+        var text = text
+        text.withUTF8 { _ = writeAll(fd, UnsafeRawBufferPointer($0)) }
     }
 }

@@ -72,15 +72,8 @@ final class LocalUpload: TargetUpload {
         guard rename(temporaryPath, finalPath) == 0 else {
             throw FileFailure(.failWrite, "cannot rename \(temporaryPath) to \(name): \(errorText(errno))")
         }
-        let dfd = open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-        if dfd >= 0 {
-            let rc = fsync(dfd)
-            let e = errno
-            close(dfd)
-            // Some file systems (NFS with some servers) refuse fsync on a directory.
-            if rc != 0, e != EINVAL, e != EBADF {
-                throw FileFailure(.failWrite, "cannot flush directory \(directory) after renaming \(name): \(errorText(e))")
-            }
+        if let e = syncDirectory(directory) {
+            throw FileFailure(.failWrite, "cannot flush directory \(directory) after renaming \(name): \(errorText(e))")
         }
     }
 

@@ -86,16 +86,8 @@ extension SFTPTargetSession {
             let sftp = try client()
             do throws(SSHError) {
                 let file = try sftp.openForReading(upload.temporaryPath)
-                let digest = Digest(algorithm)
-                let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 20, alignment: 16)
-                defer { buffer.deallocate() }
-                while true {
-                    let n = try file.read(into: buffer)
-                    if n == 0 { break }
-                    digest.update(UnsafeRawBufferPointer(rebasing: buffer[0..<n]))
-                }
+                let actual = try file.digest(algorithm).hex
                 try file.close()
-                let actual = digest.finalizeHex()
                 guard actual == expected else {
                     return .failure(FileFailure(.failVerify, "the copy \(upload.temporaryPath) read back has \(algorithm.rawValue) \(actual), the bytes sent had \(expected); the copy was not published"))
                 }

@@ -180,18 +180,8 @@ final class SFTPProver: CopyProver {
             if error.connectionLost { throw error }
             return error.sftpStatus?.meansMissing == true ? .missing("no copy at \(p)") : .unreadable(error.message)
         }
-        let digest = Digest(expected.algorithm)
-        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 20, alignment: 16)
-        defer { buffer.deallocate() }
-        var total: Int64 = 0
-        while true {
-            let n = try file.read(into: buffer)
-            if n == 0 { break }
-            digest.update(UnsafeRawBufferPointer(rebasing: buffer[0..<n]))
-            total += Int64(n)
-        }
+        let (actual, total) = try file.digest(expected.algorithm)
         try? file.close()
-        let actual = digest.finalizeHex()
         if let want = copy.expectedSize, total != want {
             return .corrupt("the bytes of \(p) read over SFTP stopped at \(total) of \(want)")
         }

@@ -71,26 +71,18 @@ public final class SFTPTarget: BackupTarget, Sendable {
 
     public func checkUsable() throws(TargetUnavailable) {
         let (session, sftp) = try connectToRoot()
+        let probe = root + "/.dvbackup-probe-\(getpid())"
         do {
-            let probe = root + "/.dvbackup-probe-\(getpid())"
-            do {
-                let f = try sftp.openForWriting(probe)
-                try f.close()
-            } catch {
-                throw TargetUnavailable("the backup directory \(root) on \(connection.display) is not writable: \(error)")
-            }
-            let rename = probePosixRename(session, sftp, probe)
-            let mode = Self.detectProof(session)
-            proofMode.withLock { $0 = mode }
-            logger.info("connected to \(connection.display) (host key \(session.hostKey.typeName) \(session.hostKey.fingerprint), \(session.cipher) with \(session.mac)); copies are proven by \(mode.rawValue) and \(rename)")
-            logger.debug("libssh2 \(LibSSH2.version), linked statically; AES-CTR keystream drawn in 8 KiB batches: \(LibSSH2.batchedCipherBytes) bytes so far")
-        } catch let e as TargetUnavailable {
-            throw e
-        } catch let e as HostKeyRejected {
-            throw TargetUnavailable(e.message)
+            let f = try sftp.openForWriting(probe)
+            try f.close()
         } catch {
-            throw TargetUnavailable("cannot use \(displayName): \(error)")
+            throw TargetUnavailable("the backup directory \(root) on \(connection.display) is not writable: \(error)")
         }
+        let rename = probePosixRename(session, sftp, probe)
+        let mode = Self.detectProof(session)
+        proofMode.withLock { $0 = mode }
+        logger.info("connected to \(connection.display) (host key \(session.hostKey.typeName) \(session.hostKey.fingerprint), \(session.cipher) with \(session.mac)); copies are proven by \(mode.rawValue) and \(rename)")
+        logger.debug("libssh2 \(LibSSH2.version), linked statically; AES-CTR keystream drawn in 8 KiB batches: \(LibSSH2.batchedCipherBytes) bytes so far")
     }
 
     /// Which rename publishes the copies: posix-rename, where the server both offers it and
