@@ -94,6 +94,52 @@ struct RestoreSwiftTests {
         #expect(r.stdout.contains("FAILED         datafile \(small.id)") && r.stdout.contains("is damaged"), "\(r.stdout)")
     }
 
+    /// A Static Large Object is read segment by segment (the proxy does not hash what
+    /// dvbackup hashes anyway); a segment changed, deleted or cut behind dvbackup's back makes
+    /// the copy fail, and nothing is written for it.
+    @Test func aStaticLargeObjectIsReadSegmentBySegmentAndADamagedSegmentIsFound() throws {
+        let authURL = try TestSwift.requireServer()
+        let s = try Sandbox(seed: 1323)
+        let probe = try SwiftProbe(authURL: authURL)
+        let container = s.swiftContainer
+        defer { probe.destroy(container) }
+        let ds = try s.addDataset()
+        let files = try (0..<4).map { i in try s.addFile(dataset: ds, size: 3 * (1 << 20) + 1000 + i, checksumType: .sha256) }
+        let config = try s.writeSwiftConfig(authURL: authURL, container: container, extra: ["SwiftSegmentSize = 1MiB"])
+        #expect(try s.dvbackup("run", config: config).code == 0)
+        func segment(_ f: TestFile, _ n: Int) throws -> String {
+            let all = try probe.manifestSegments(container, f.relativePath)
+            try #require(all.count == 4, "\(all)")
+            return String(all[n].drop(while: { $0 != "/" }).dropFirst())
+        }
+        let segments = container + "_segments"
+        // files[1]: its second segment holds other bytes of the same size.
+        _ = try probe.request(.put, probe.url(segments, try segment(files[1], 1)), body: Array(repeating: 9, count: 1 << 20))
+        // files[2]: its second segment is gone.
+        let gone = try segment(files[2], 1)
+        _ = try probe.request(.delete, probe.url(segments, gone))
+        // files[3]: its third segment is cut short.
+        _ = try probe.request(.put, probe.url(segments, try segment(files[3], 2)), body: Array(repeating: 9, count: 1000))
+
+        let out = try s.makeDirectory("out")
+        let r = try s.dvbackup("restore", "--dataset", "doi:" + files[0].relativePath.split(separator: "/").prefix(3).joined(separator: "/"),
+                               "--to", out, "--log-level", "debug", config: config)
+        #expect(r.code == 1, "\(r.stdout)\n\(r.stderr)")
+        #expect(s.bytes(at: out + "/" + files[0].relativePath) == files[0].bytes)
+        #expect(r.stderr.contains("\(container)/\(files[0].relativePath) read as 4 segment(s), each with a GET of its own"), "\(r.stderr)")
+        for f in files.dropFirst() {
+            #expect(!FileManager.default.fileExists(atPath: out + "/" + f.relativePath), "nothing is written for datafile \(f.id)")
+            #expect(r.stdout.contains("FAILED         datafile \(f.id)"), "\(r.stdout)")
+        }
+        #expect(r.stdout.contains("datafile \(files[1].id) (") && r.stdout.contains("is damaged: its SHA256 is"), "\(r.stdout)")
+        #expect(r.stdout.contains("segment 2 of 4 of \(container)/\(files[2].relativePath)") && r.stdout.contains("\(gone)) (404 Not Found)"),
+                "\(r.stdout)")
+        #expect(r.stdout.contains("segment 3 of 4 of \(container)/\(files[3].relativePath)") && r.stdout.contains("holds 1000 bytes, its manifest says 1048576"),
+                "\(r.stdout)")
+        let partials = try FileManager.default.subpathsOfDirectory(atPath: out).filter { $0.contains(".dvbackup-restore-") }
+        #expect(partials.isEmpty, "\(partials)")
+    }
+
     @Test func unreferencedSegmentsAreLeftoversAndOnlyOldOnesAreRemoved() throws {
         let authURL = try TestSwift.requireServer()
         let s = try Sandbox(seed: 1322)

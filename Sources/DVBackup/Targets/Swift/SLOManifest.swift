@@ -29,6 +29,36 @@ enum SLOManifest {
         guard let list = try? JSONSerialization.jsonObject(with: Data(body)) as? [[String: Any]] else { return nil }
         return list.compactMap { $0["name"] as? String }
     }
+
+    /// A segment of a stored manifest: `/<container>/<object>` (not encoded) and its size.
+    struct StoredSegment: Equatable, Sendable {
+        let path: String
+        let bytes: Int64
+
+        /// The path to GET it by: `/<container>/<object>`, each part encoded.
+        var requestPath: String? {
+            let parts = path.dropFirst().split(separator: "/", maxSplits: 1, omittingEmptySubsequences: false)
+            guard path.hasPrefix("/"), parts.count == 2, !parts[0].isEmpty, !parts[1].isEmpty else { return nil }
+            return "/" + URLEncoding.queryComponent(String(parts[0])) + "/" + URLEncoding.path(String(parts[1]))
+        }
+    }
+
+    /// The segments of a stored manifest in order, when every one is a whole plain object
+    /// (as dvbackup writes them); nil for a manifest that cannot be read, or that has a
+    /// segment which is itself a manifest (`sub_slo`) or only a range of an object: such a
+    /// copy is read as the cluster assembles it.
+    static func wholeSegments(_ body: [UInt8]) -> [StoredSegment]? {
+        guard let list = try? JSONSerialization.jsonObject(with: Data(body)) as? [[String: Any]] else { return nil }
+        var segments: [StoredSegment] = []
+        for entry in list {
+            guard let name = entry["name"] as? String, let bytes = (entry["bytes"] as? NSNumber)?.int64Value, bytes >= 0,
+                  entry["range"] == nil, (entry["sub_slo"] as? Bool) != true else { return nil }
+            let segment = StoredSegment(path: name, bytes: bytes)
+            guard segment.requestPath != nil else { return nil }
+            segments.append(segment)
+        }
+        return segments
+    }
 }
 
 enum SwiftListing {

@@ -18,7 +18,7 @@ extension SwiftTarget: ReadableTarget {
 }
 
 /// Reads copies out of Swift with GETs streamed through libcurl's write callback (a Static
-/// Large Object's GET streams all its segments), and lists the container and the segments
+/// Large Object segment by segment: `SwiftReader+Segments.swift`), and lists the container and the segments
 /// container, where segments no manifest references and staged `<object>/tmp/<attempt>`
 /// copies are dvbackup's leftovers.
 ///
@@ -38,7 +38,7 @@ final class SwiftReader: TargetReader {
 
     func read(_ copy: CopyReference, into sink: (UnsafeRawBufferPointer) throws(ReadFailure) -> Void) throws(ReadFailure) {
         if let problem = PathSafety.problem(in: copy.relativePath, what: "object name") { throw .unreadable(problem) }
-        try get(layout.objectPath(copy.relativePath), what: "\(layout.container)/\(copy.relativePath)", sink)
+        try readObject(layout.objectPath(copy.relativePath), what: "\(layout.container)/\(copy.relativePath)", sink)
     }
 
     /// GET `path`, its body streamed to `sink`. A refused token is renewed once; a 5xx, a
@@ -47,7 +47,7 @@ final class SwiftReader: TargetReader {
     /// resumes from the byte reached (`Range`), on condition that the object is still the one
     /// whose first bytes were delivered (`If-Match` its ETag): a copy replaced meanwhile is
     /// never stitched from two versions.
-    private func get(_ path: String, what: String, _ sink: (UnsafeRawBufferPointer) throws(ReadFailure) -> Void) throws(ReadFailure) {
+    func get(_ path: String, what: String, _ sink: (UnsafeRawBufferPointer) throws(ReadFailure) -> Void) throws(ReadFailure) {
         let access = connection.access
         let client = connection.client
         var renewed = false
