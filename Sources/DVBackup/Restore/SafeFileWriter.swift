@@ -34,11 +34,24 @@ final class SafeFileWriter {
 
     deinit { abort() }
 
+    /// Bytes whose write-back to disk was started (see `write`).
+    private var writebackStarted: Int64 = 0
+    static let writebackStep: Int64 = 8 << 20
+
+    /// Writes `chunk`; every `writebackStep` bytes, the disk write of what came before is
+    /// started without waiting (`POSIX_FADV_DONTNEED` starts the write-back of the range's
+    /// dirty pages, and lets go of those already on disk), so that the flush in `commit` finds
+    /// little left to do instead of a whole large file (0.4-0.5 s per GiB on the bench's disk).
     func write(_ chunk: UnsafeRawBufferPointer) throws(ReadFailure) {
         if let e = writeAll(fd, chunk) {
             throw .destination("cannot write \(temporaryPath): \(errorText(e))")
         }
         written += Int64(chunk.count)
+        if written - writebackStarted >= Self.writebackStep {
+            // A failure here is seen by the fsync in `commit`.
+            _ = posix_fadvise(fd, off_t(writebackStarted), off_t(written - writebackStarted), POSIX_FADV_DONTNEED)
+            writebackStarted = written
+        }
     }
 
     /// Flushes the file, renames it over the final name, flushes the directory.
