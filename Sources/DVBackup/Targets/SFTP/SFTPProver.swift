@@ -25,6 +25,7 @@ final class SFTPProver: CopyProver {
     /// refuses a second channel (each copy then goes through libssh2).
     private var channel: SFTPExtensionChannel?
     private(set) var mode: SFTPProof = .readBack
+    private var channelRefused = false
 
     init(target: SFTPTarget) { self.target = target }
 
@@ -40,8 +41,11 @@ final class SFTPProver: CopyProver {
     func connect() throws(TargetUnavailable) {
         let (session, client) = try target.connectToRoot()
         sftp = client
-        channel = try? SFTPExtensionChannel(session: session)
         mode = SFTPTarget.detectProof(session)
+        channelRefused = false
+        // Read-back batches need it from the start (their size depends on it); a quick audit
+        // where the server hashes opens it when first needed.
+        if mode == .readBack { _ = batchChannel(client) }
         target.logger.info("connected to \(target.connection.display); copies are proven by \(mode.rawValue)")
     }
 
@@ -66,8 +70,17 @@ final class SFTPProver: CopyProver {
         throws(SSHError) -> [CopyFinding] {
         guard let sftp else { throw SSHError(code: 0, message: "not connected", connectionLost: true) }
         if depth == .full, mode == .remoteCommand { return try hashOnServer(copies, sftp.session) }
-        if let channel, copies.count > 1 { return try proveInBatch(copies, depth, channel, sftp) }
+        if copies.count > 1, let channel = batchChannel(sftp) { return try proveInBatch(copies, depth, channel, sftp) }
         return try copies.map { (c) throws(SSHError) in try readBack(c.copy, c.expected, depth, sftp) }
+    }
+
+    /// dvbackup's own SFTP channel on this connection, opened once; nil where it cannot be.
+    private func batchChannel(_ sftp: SFTPClient) -> SFTPExtensionChannel? {
+        if channel == nil, !channelRefused {
+            channel = try? SFTPExtensionChannel(session: sftp.session)
+            channelRefused = channel == nil
+        }
+        return channel
     }
 
     func path(_ copy: CopyReference) -> String { target.root + "/" + copy.relativePath }
