@@ -69,40 +69,104 @@ struct RestoreFailure: Error {
 /// Restores one file: streams its copy from the target, hashing it as it streams, into a
 /// sink that keeps it under a temporary name, and makes it visible only when its digest (and
 /// size) are the ones expected. A copy that fails is not written. One thread's (its reader
-/// is one connection).
+/// is one connection). Small copies may be read many at once (`restoreBatch`, where the
+/// reader offers a `BatchReader`); each is then checked and written exactly as one read alone.
 struct FileRestorer {
     let reader: any TargetReader
     let destination: RestoreRequest.Destination
     let storeWriter: StoreWriter?
+    /// Reads small copies many at once on the reader's connection, where the target can.
+    let batch: (any BatchReader)?
+
+    init(reader: any TargetReader, destination: RestoreRequest.Destination, storeWriter: StoreWriter?) {
+        self.reader = reader
+        self.destination = destination
+        self.storeWriter = storeWriter
+        batch = (reader as? any BatchReadable)?.makeBatchReader()
+    }
+
+    /// Feeds a copy's bytes, chunk by chunk, to the closure it is given.
+    typealias Source = ((UnsafeRawBufferPointer) throws(ReadFailure) -> Void) throws(ReadFailure) -> Void
+
+    /// Whether `task` may go in a batch of `batch`: a copy of known, small size.
+    func batchable(_ task: RestoreTask) -> Bool {
+        guard let batch, let size = task.item.expectedSize else { return false }
+        return size <= batch.sizeLimit
+    }
 
     func restore(_ task: RestoreTask, dryRun: Bool) -> RestoreDone {
+        if let done = settledBeforeReading(task, dryRun: dryRun) { return done }
+        let item = task.item
+        return write(task) { (sink) throws(ReadFailure) in
+            try reader.read(CopyReference(datafileId: item.file.id, relativePath: item.relativePath, expectedSize: item.expectedSize),
+                            into: sink)
+        }
+    }
+
+    /// Restores small copies read all at once (`batch`); one result per task, in order. A
+    /// copy the batch could not read fails alone; a lost connection fails every copy not
+    /// read, each with the target lost.
+    func restoreBatch(_ tasks: [RestoreTask], dryRun: Bool) -> [RestoreDone] {
+        guard let batch, !dryRun, tasks.count > 1 else { return tasks.map { restore($0, dryRun: dryRun) } }
+        var done: [RestoreDone?] = tasks.map { settledBeforeReading($0, dryRun: dryRun) }
+        let toRead = tasks.indices.filter { done[$0] == nil }
+        let reads = batch.readWhole(toRead.map { i in
+            let item = tasks[i].item
+            return CopyReference(datafileId: item.file.id, relativePath: item.relativePath, expectedSize: item.expectedSize)
+        })
+        for (i, read) in zip(toRead, reads) {
+            guard let read else {
+                done[i] = restore(tasks[i], dryRun: dryRun)
+                continue
+            }
+            done[i] = write(tasks[i]) { (sink) throws(ReadFailure) in
+                let bytes = try read.get()
+                var failure: ReadFailure?
+                bytes.withUnsafeBytes { raw in
+                    do throws(ReadFailure) { try sink(raw) } catch { failure = error }
+                }
+                if let failure { throw failure }
+            }
+        }
+        return done.map { $0! }
+    }
+
+    /// The result of a task settled before any byte is read (a primary that matches, one
+    /// that cannot be checked, a dry run); nil for a task whose copy is to be read.
+    private func settledBeforeReading(_ task: RestoreTask, dryRun: Bool) -> RestoreDone? {
+        let item = task.item
+        if destination == .intoStore {
+            switch storeWriter!.check(item.file, expected: item.expected!, expectedSize: item.expectedSize) {
+            case .matches:
+                return RestoreDone(result: item.result(.intact, "the primary matches the catalog; not touched"), targetLost: false,
+                                   writtenRelative: nil)
+            case .unusable(let why):
+                return .failed(item, "the primary cannot be checked, so it is not overwritten: \(why)", as: .failRead)
+            case .missing, .differs:
+                break
+            }
+        }
+        guard dryRun else { return nil }
+        if case .directory(let base, _) = destination {
+            return RestoreDone(result: item.result(.wouldRestore, base + "/" + task.relative!), targetLost: false, writtenRelative: nil)
+        }
+        return RestoreDone(result: item.result(.wouldRestore, "into its store"), targetLost: false, writtenRelative: nil)
+    }
+
+    /// Opens the sink, feeds it what `source` reads while hashing it, and commits it only
+    /// when the digest and the size are the ones expected.
+    private func write(_ task: RestoreTask, from source: Source) -> RestoreDone {
         let item = task.item
         let f = item.file
         let expected = item.expected!
         func failed(_ why: String, as status: BackupStatus, lost: Bool = false) -> RestoreDone {
             .failed(item, why, as: status, lost: lost)
         }
-        if destination == .intoStore {
-            switch storeWriter!.check(f, expected: expected, expectedSize: item.expectedSize) {
-            case .matches:
-                return RestoreDone(result: item.result(.intact, "the primary matches the catalog; not touched"), targetLost: false,
-                                   writtenRelative: nil)
-            case .unusable(let why):
-                return failed("the primary cannot be checked, so it is not overwritten: \(why)", as: .failRead)
-            case .missing, .differs:
-                break
-            }
-        }
-
         let sink: any RestoreSink
         do throws(ReadFailure) {
             if case .directory(let base, _) = destination {
-                if dryRun {
-                    return RestoreDone(result: item.result(.wouldRestore, base + "/" + task.relative!), targetLost: false, writtenRelative: nil)
-                }
                 sink = try SafeFileWriter(base: base, relative: task.relative!)
             } else {
-                if dryRun { return RestoreDone(result: item.result(.wouldRestore, "into its store"), targetLost: false, writtenRelative: nil) }
                 sink = try storeWriter!.begin(f)
             }
         } catch {
@@ -114,8 +178,7 @@ struct FileRestorer {
         // A large file is hashed and written on a second thread while the next bytes arrive.
         let overlapped = (item.expectedSize ?? 0) >= OverlappedSink.threshold ? OverlappedSink(digest: digest, sink: sink) : nil
         do throws(ReadFailure) {
-            try reader.read(CopyReference(datafileId: f.id, relativePath: item.relativePath, expectedSize: item.expectedSize)) {
-                (chunk) throws(ReadFailure) in
+            try source { (chunk) throws(ReadFailure) in
                 if let overlapped {
                     try overlapped.write(chunk)
                 } else {

@@ -126,7 +126,7 @@ public final class RestoreJob {
         // Results come back in datafile id order, whatever the order they finish in.
         var stopError: String? = nil
         let out = self.out
-        let pool = RestorePool(first: first, more: wanted - 1, make: make, dryRun: request.dryRun) { task, done in
+        let pool = RestorePool(first: first, more: wanted - 1, make: make, dryRun: request.dryRun, logger: logger) { task, done in
             summary.add(done.result)
             out.line(Self.line(done.result))
             if let m = manifest, let task, let written = done.writtenRelative, let e = task.item.expected {

@@ -59,12 +59,13 @@ final class SFTPExtensionChannel {
     /// server sends them: one round trip for the lot. Returns the answers in the order of
     /// the requests. An answer whose id no request is waiting for (unknown, or answered
     /// already), a packet cut short, or a send or read that breaks off, breaks the channel.
-    /// `request` names the requests in errors (`posix-rename`, `OPEN`).
-    func exchange(_ requests: [SFTPRequest], _ request: String) throws(SSHError) -> [SFTPAnswer] {
+    /// `request` names the requests in errors (`posix-rename`, `OPEN`), `what` a send that
+    /// fails (by default "cannot send an SFTP <request> request").
+    func exchange(_ requests: [SFTPRequest], _ request: String, what: String? = nil) throws(SSHError) -> [SFTPAnswer] {
         if let broken { throw broken }
         guard !requests.isEmpty else { return [] }
         let first = nextID
-        let what = "cannot send an SFTP \(request) request"
+        let what = what ?? "cannot send an SFTP \(request) request"
         do throws(SSHError) {
             for request in requests {
                 var p = SFTPPacketWriter(type: request.type, trailing: request.data.count)
@@ -235,24 +236,11 @@ final class SFTPExtensionChannel {
     }
 
     /// Sends one request (its id, then what `fields` adds) and reads the answer to it:
-    /// the answer's type, and a reader past its id.
+    /// the answer's type, and a reader past its id (`exchange` with a flight of one).
     private func ask(_ type: SFTPPacketType, _ request: String, _ what: String,
-                     _ fields: (inout SFTPPacketWriter) -> Void) throws(SSHError) -> (SFTPPacketType, SFTPPacketReader) {
-        if let broken { throw broken }
-        var p = SFTPPacketWriter(type: type)
-        let id = takeID()
-        p.uint32(id)
-        fields(&p)
-        try transport.send(p.finish(), what)
-        roundTrips += 1
-        let (answer, body) = try transport.receivePacket()
-        var reader = SFTPPacketReader(body)
-        guard try reader.uint32() == id else {
-            let error = Self.unexpected(request, answer)
-            broken = error
-            throw error
-        }
-        return (answer, reader)
+                     _ fields: @escaping (inout SFTPPacketWriter) -> Void) throws(SSHError) -> (SFTPPacketType, SFTPPacketReader) {
+        let answer = try exchange([SFTPRequest(type, fields)], request, what: what)[0]
+        return (answer.type, answer.reader)
     }
 
     /// nil for SSH_FX_OK; else the server's words and the status's meaning.

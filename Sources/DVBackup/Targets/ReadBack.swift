@@ -143,3 +143,29 @@ public protocol TargetReader: AnyObject {
     /// leftover. Never removes a copy of a data file.
     func removeLeftover(_ entry: TargetEntry) throws(ReadFailure)
 }
+
+/// A capability a reader may add (asked for with `as?`, as `LaneUpload` is for uploads):
+/// reading many small copies at once on its connection, in a few round trips for the lot
+/// (SFTP: pipelined requests on dvbackup's own channel). Local and Swift readers do not
+/// offer it; their copies are read one by one through `read`.
+protocol BatchReadable: TargetReader {
+    /// A batch reader on this reader's connection, or nil where it cannot be had (the
+    /// server offers no second SFTP channel): the copies then go through `read`.
+    func makeBatchReader() -> (any BatchReader)?
+}
+
+/// Reads small copies whole, many at once. One thread's, like its reader.
+protocol BatchReader: AnyObject {
+    /// Copies whose expected size is at most this are worth batching; others go through
+    /// `TargetReader.read`.
+    var sizeLimit: Int64 { get }
+    /// How many copies one call should be given (memory: `batchSize × sizeLimit`).
+    var batchSize: Int { get }
+    /// The round trips to the target so far (for the debug log and the tests).
+    var roundTrips: Int { get }
+    /// Reads each copy whole (its expected size and one byte more, so that a longer copy
+    /// shows it). One result per copy, in order: its bytes, or what kept this copy from
+    /// being read, or nil where this copy must be read through `read` after all. A lost
+    /// connection is `.unavailable` for every copy not yet read.
+    func readWhole(_ copies: [CopyReference]) -> [Result<[UInt8], ReadFailure>?]
+}

@@ -14,11 +14,18 @@ extension SFTPTarget: ProvableTarget {
 /// Proves copies on an SFTP server. Where the account may run commands, the server hashes a
 /// batch of copies in one exec (no bytes cross the network), after dropping the copies'
 /// cached pages (``dropCaches``) so that the bytes come from its disk; where it
-/// may not (a chrooted internal-sftp account), each copy is read back over SFTP and hashed here.
+/// may not (a chrooted internal-sftp account), each copy is read back over SFTP and hashed here:
+/// small copies a batch at a time on dvbackup's own SFTP channel (every STAT, every OPEN,
+/// every READ and CLOSE: three round trips for the batch), larger ones one by one through
+/// libssh2. A quick proof STATs the whole batch in one round trip.
 final class SFTPProver: CopyProver {
     let target: SFTPTarget
     private var sftp: SFTPClient?
+    /// dvbackup's own SFTP channel on the connection, for batches; nil where the server
+    /// refuses a second channel (each copy then goes through libssh2).
+    private var channel: SFTPExtensionChannel?
     private(set) var mode: SFTPProof = .readBack
+    private var channelRefused = false
 
     init(target: SFTPTarget) { self.target = target }
 
@@ -26,12 +33,19 @@ final class SFTPProver: CopyProver {
     /// a round trip (an audit runs one such command per connection at a time).
     static let auditBatchSize = 400
 
-    var proofBatchSize: Int { mode == .remoteCommand ? Self.auditBatchSize : 1 }
+    /// Copies read back in one batch: 64 of up to 64 KiB, 4 MiB per connection at most.
+    static let readBackBatchSize = 64
+
+    var proofBatchSize: Int { mode == .remoteCommand ? Self.auditBatchSize : channel == nil ? 1 : Self.readBackBatchSize }
 
     func connect() throws(TargetUnavailable) {
         let (session, client) = try target.connectToRoot()
         sftp = client
         mode = SFTPTarget.detectProof(session)
+        channelRefused = false
+        // Read-back batches need it from the start (their size depends on it); a quick audit
+        // where the server hashes opens it when first needed.
+        if mode == .readBack { _ = batchChannel(client) }
         target.logger.info("connected to \(target.connection.display); copies are proven by \(mode.rawValue)")
     }
 
@@ -44,6 +58,7 @@ final class SFTPProver: CopyProver {
             guard error.connectionLost else { throw TargetUnavailable("cannot use \(target.displayName): \(error)") }
             target.logger.warning("the connection to \(target.connection.display) was lost (\(error)); connecting again")
             sftp = nil
+            channel = nil
             try connect()
             do throws(SSHError) { return try proveOnce(copies, depth) } catch {
                 throw TargetUnavailable("cannot use \(target.displayName): \(error)")
@@ -55,7 +70,17 @@ final class SFTPProver: CopyProver {
         throws(SSHError) -> [CopyFinding] {
         guard let sftp else { throw SSHError(code: 0, message: "not connected", connectionLost: true) }
         if depth == .full, mode == .remoteCommand { return try hashOnServer(copies, sftp.session) }
+        if copies.count > 1, let channel = batchChannel(sftp) { return try proveInBatch(copies, depth, channel, sftp) }
         return try copies.map { (c) throws(SSHError) in try readBack(c.copy, c.expected, depth, sftp) }
+    }
+
+    /// dvbackup's own SFTP channel on this connection, opened once; nil where it cannot be.
+    private func batchChannel(_ sftp: SFTPClient) -> SFTPExtensionChannel? {
+        if channel == nil, !channelRefused {
+            channel = try? SFTPExtensionChannel(session: sftp.session)
+            channelRefused = channel == nil
+        }
+        return channel
     }
 
     func path(_ copy: CopyReference) -> String { target.root + "/" + copy.relativePath }
@@ -161,7 +186,73 @@ final class SFTPProver: CopyProver {
         }
     }
 
-    private func readBack(_ copy: CopyReference, _ expected: ExpectedDigest, _ depth: ProofDepth, _ sftp: SFTPClient)
+    /// Proves a batch by reading it back on dvbackup's own channel: one STAT of every copy (a
+    /// quick proof ends there), then every OPEN and every READ with its CLOSE for the copies
+    /// of at most `smallReadLimit` bytes, hashed here; larger ones, and any whose answers
+    /// leave a hole, are read one by one through libssh2. Findings as `readBack` gives them.
+    private func proveInBatch(_ copies: [(copy: CopyReference, expected: ExpectedDigest)], _ depth: ProofDepth,
+                              _ channel: SFTPExtensionChannel, _ sftp: SFTPClient) throws(SSHError) -> [CopyFinding] {
+        let trips = channel.roundTrips
+        let paths = copies.map { path($0.copy) }
+        var findings: [CopyFinding?] = Array(repeating: nil, count: copies.count)
+        var small: [(index: Int, size: Int)] = []
+        var oneByOne: [Int] = []
+        for (i, state) in try channel.inspect(paths).enumerated() {
+            let p = paths[i]
+            switch state {
+            case .missing: findings[i] = .missing("no copy at \(p)")
+            case .refused(let refusal): findings[i] = .unreadable("cannot stat \(p): \(refusal)")
+            case .found(_, let kind) where kind != .regular: findings[i] = .corrupt("\(p) is not a regular file")
+            case .found(nil, _): oneByOne.append(i)
+            case .found(let size?, _):
+                if let want = copies[i].copy.expectedSize, Int64(size) != want {
+                    findings[i] = .corrupt("the copy \(p) holds \(size) bytes, \(want) were copied")
+                } else if depth == .quick {
+                    findings[i] = .present(how: "SFTP: exists with the size copied (\(size) bytes)")
+                } else if size <= UInt64(SFTPExtensionChannel.smallReadLimit) {
+                    small.append((i, Int(size)))
+                } else {
+                    oneByOne.append(i)
+                }
+            }
+        }
+        var opened: [(index: Int, handle: [UInt8], size: Int)] = []
+        for (item, handle) in zip(small, try channel.openToRead(small.map { paths[$0.index] })) {
+            switch handle {
+            case .success(let h): opened.append((item.index, h, item.size))
+            case .failure(let refusal):
+                let p = paths[item.index]
+                findings[item.index] = refusal.status.meansMissing ? .missing("no copy at \(p)") : .unreadable("cannot open \(p): \(refusal)")
+            }
+        }
+        for (item, read) in zip(opened, try channel.readWhole(opened.map { (handle: $0.handle, size: $0.size) })) {
+            let p = paths[item.index]
+            switch read {
+            case .refused(let refusal): findings[item.index] = .unreadable("cannot read \(p): \(refusal)")
+            case .bytes(let bytes) where bytes.count <= item.size || copies[item.index].copy.expectedSize != nil:
+                findings[item.index] = Self.finding(p, bytes, copies[item.index].copy, copies[item.index].expected)
+            case .bytes, .hole:  // grew since its STAT with no size to hold it to, or a hole: read it whole
+                oneByOne.append(item.index)
+            }
+        }
+        for i in oneByOne { findings[i] = try readBack(copies[i].copy, copies[i].expected, depth, sftp) }
+        target.logger.debug("proved \(copies.count) copies (\(opened.count) read back in one batch) in \(channel.roundTrips - trips) round trips on dvbackup's SFTP channel")
+        return findings.map { $0! }
+    }
+
+    /// What the bytes of a copy read back whole say of it.
+    static func finding(_ p: String, _ bytes: [UInt8], _ copy: CopyReference, _ expected: ExpectedDigest) -> CopyFinding {
+        if let want = copy.expectedSize, Int64(bytes.count) != want {
+            return .corrupt("the bytes of \(p) read over SFTP stopped at \(bytes.count) of \(want)")
+        }
+        let actual = Digest.hex(expected.algorithm, of: bytes)
+        guard actual == expected.hex else {
+            return .corrupt("the copy \(p) read back over SFTP has \(expected.algorithm.rawValue) \(actual), the reference is \(expected.hex)")
+        }
+        return .verified(how: "read back over SFTP, \(expected.algorithm.rawValue) matches")
+    }
+
+    func readBack(_ copy: CopyReference, _ expected: ExpectedDigest, _ depth: ProofDepth, _ sftp: SFTPClient)
         throws(SSHError) -> CopyFinding {
         let p = path(copy)
         let attrs: SFTPClient.Attributes?
