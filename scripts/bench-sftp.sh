@@ -42,7 +42,8 @@
 # RESTORE=1 (also measure `dvbackup restore --to` against `rclone copy`
 # from the server, after the backups: see restore_bench below).
 # AUDIT=1: also measure `dvbackup audit --all` against `rclone check` on a backup of each set
-# (after the runs; TOOLS=none measures the audits alone).
+# (after the runs; TOOLS=none measures the audits alone). AUDIT_RCLONE_WARM=1: rclone check reads
+# the copies from the page cache (see audit_bench).
 # Needs root (the sshd test accounts), about 2 x BIG_MIB + SMALL_FILES x 8 KiB in /tmp
 # plus (3 x RUNS + 1) x SMALL_FILES x 8 KiB in /home (big copies are deleted after each run).
 set -euo pipefail
@@ -457,8 +458,20 @@ if [ "${RESTORE:-0}" = 1 ]; then restore_bench; fi
 # SshConnections 4, batches of 400 per command) and (e) `rclone check SRC bench:DST` (rclone
 # reads the source and runs md5sum on the server, default --checkers 8); the page cache of
 # the source is warm for both, and dvbackup drops the copies' cached pages on the server
-# first (it proves the disk, rclone may read the copies from the cache).
+# first (it proves the disk). So that both tools read the copies from the disk, as a nightly
+# audit of copies written days ago does, the copies' cached pages are dropped before rclone
+# check too (untimed; AUDIT_RCLONE_WARM=1 leaves them cached for rclone, the comparison of
+# earlier sessions, in which rclone reads what the backup run left in the page cache).
 # Lines "set tool run wall_s peak_rss_kb exit" into $work/audit-results.
+# drop_cached DIR: lets go of the cached pages of every file under DIR (posix_fadvise DONTNEED,
+# as dvbackup's audit does on the server before it hashes).
+drop_cached() {
+  find "$1" -type f -print0 | xargs -0 -r python3 -c 'import os, sys
+for p in sys.argv[1:]:
+    fd = os.open(p, os.O_RDONLY)
+    os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
+    os.close(fd)'
+}
 audit_bench() {
   local s=$1 d=$rroot/$1/audit db=audit_$1 i rc
   install -d -o "$ruser" -g "$rgroup" -m 0755 "$d"
@@ -475,6 +488,7 @@ audit_bench() {
     [ "$rc" = 0 ] || { say "[$s] (d) dvbackup audit exited $rc:"; tail -n 5 "$work/$s-audit-dvb-$i.log" >&2; }
     echo "$s dvbackup-audit $i $(wall_rss "$work/$s-audit-dvb-$i") $rc" >> "$work/audit-results"
     warm "$s"; sync
+    [ "${AUDIT_RCLONE_WARM:-0}" = 1 ] || drop_cached "$d"
     say "[$s] audit $i/$RUNS (e) rclone check"
     timed "$work/$s-audit-rclone-$i" rclone --config "$work/rclone.conf" check "$work/$s-store" "bench:$d"
     rc=$(cat "$work/$s-audit-rclone-$i.rc")
@@ -488,6 +502,7 @@ if [ "${AUDIT:-0}" = 1 ]; then
   for s in $SETS; do audit_bench "$s"; done
   echo
   echo "audit benchmark: $(grep -m1 'model name' /proc/cpuinfo | sed 's/.*: //'), $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg); RUNS=$RUNS, medians of the runs with exit 0"
+  echo "  both read the copies from the disk$([ "${AUDIT_RCLONE_WARM:-0}" = 1 ] && echo " (dvbackup) and the page cache (rclone check: AUDIT_RCLONE_WARM=1)")"
   awk '
     function median(list,   n, a, i, j, t) {
       n = split(list, a, " "); if (n == 0) return -1
