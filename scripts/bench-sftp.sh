@@ -502,7 +502,8 @@ if [ "${AUDIT:-0}" = 1 ]; then
   for s in $SETS; do audit_bench "$s"; done
   echo
   echo "audit benchmark: $(grep -m1 'model name' /proc/cpuinfo | sed 's/.*: //'), $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg); RUNS=$RUNS, medians of the runs with exit 0"
-  echo "  both read the copies from the disk$([ "${AUDIT_RCLONE_WARM:-0}" = 1 ] && echo " (dvbackup) and the page cache (rclone check: AUDIT_RCLONE_WARM=1)")"
+  if [ "${AUDIT_RCLONE_WARM:-0}" = 1 ]; then echo "  dvbackup reads the copies from the disk, rclone check from the page cache (AUDIT_RCLONE_WARM=1)"
+  else echo "  both tools read the copies from the disk (their cached pages dropped first)"; fi
   awk '
     function median(list,   n, a, i, j, t) {
       n = split(list, a, " "); if (n == 0) return -1
