@@ -63,6 +63,16 @@ import Testing
         #expect(damaged.line.hasSuffix("audit_failed=0 damaged_unproven=1"))
     }
 
+    @Test func primariesLastFoundDamagedWarn() {
+        var f = facts()
+        f.damagedPrimaries = 2
+        let r = check.evaluate(f)
+        #expect(r.state == .warning)
+        #expect(r.line.hasPrefix("DVBACKUP WARNING - 2 primaries were last found damaged or missing (audit --source); last run 1234 finished 3h ago, 0 failed | "), "\(r.line)")
+        f.damagedPrimaries = 0
+        #expect(check.evaluate(f).state == .ok)
+    }
+
     @Test func unknownIsOneLineWithoutPerformanceData() {
         let r = MonitorCheck.unknown("cannot read backup database \"b\": connection refused\nis the server | running?")
         #expect(r.state == .unknown && r.state.rawValue == 3)

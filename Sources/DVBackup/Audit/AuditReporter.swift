@@ -1,8 +1,8 @@
 import Foundation
 import Logging
 
-/// After an audit: prints its summary and findings, stores the report with the audit's row
-/// and mails it through [Notifications], as ``RunReporter`` does for runs.
+/// After an audit: prints its summary and findings, then stores the report with the audit's
+/// row and mails it through [Notifications] (``ReportDelivery``, as restores and orphan scans).
 public struct AuditReporter {
     public let settings: Settings
     public let logger: Logger
@@ -13,8 +13,7 @@ public struct AuditReporter {
     }
 
     public func report(_ outcome: AuditOutcome, exit: ExitStatus, output: OutputWriter) {
-        let mail = MorningReport(settings: settings, logger: logger)
-        var report: RunReport
+        let report: RunReport
         switch outcome {
         case .notRun, .refused:
             return
@@ -29,12 +28,6 @@ public struct AuditReporter {
         case .couldNotStart(let side, let reason, let runId):
             report = AuditReport(settings).couldNotStart(side: side, reason: reason, runId: runId, exit: exit)
         }
-        report = mail.redacted(report)
-        let store = (try? settings.database.connectBackup()).map(ReportStore.init(connection:))
-        if let store, let runId = report.runId {
-            do { try store.save(report, runId: runId) } catch { logger.error("cannot store the audit's report: \(error)") }
-        }
-        let sent = mail.send(report, automatic: true)
-        if let store, let runId = report.runId { try? store.recordMail(sent, runId: runId) }
+        ReportDelivery.deliver(report, settings: settings, logger: logger, what: "audit")
     }
 }

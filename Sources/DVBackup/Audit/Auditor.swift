@@ -103,7 +103,7 @@ public final class Auditor {
         }
         s.seconds = clock() - started
         s.sortFindings()
-        start.finish(opened.status.db, runId: s.runId, summary: s, error: s.error)
+        start.finish(opened.status, runId: s.runId, summary: s, error: s.error)
         outcome = .finished(s)
         return s.exitStatus
     }

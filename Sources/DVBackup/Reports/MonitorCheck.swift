@@ -49,6 +49,9 @@ public struct MonitorFacts: Sendable, Equatable {
     public var auditFailed: Int64 = 0
     /// FAIL_SOURCE_CHECKSUM with no proven copy: a damaged primary nothing can restore.
     public var damagedUnproven: Int64 = 0
+    /// Primaries `audit --source` last found damaged or missing (`sourcefixity`; a restore into
+    /// the store records the ones it restored as ok).
+    public var damagedPrimaries: Int64 = 0
     /// Why there are no runs at all, when the schema is not there yet.
     public var noSchema = false
 
@@ -59,7 +62,8 @@ public struct MonitorFacts: Sendable, Equatable {
 /// monitoring-plugin exit code. CRITICAL when no run finished within `maxAgeSeconds` (or
 /// none ever did), when the last run could not start (or failed, or died), when a proven copy
 /// is now missing or corrupt, or a damaged primary has no proven copy; WARNING when the last
-/// finished run is recent but files are not safely replicated; OK otherwise.
+/// finished run is recent but files are not safely replicated, or primaries were last found
+/// damaged or missing; OK otherwise.
 public struct MonitorCheck: Sendable {
     public var maxAgeSeconds: Int64
 
@@ -95,10 +99,12 @@ public struct MonitorCheck: Sendable {
         if f.damagedUnproven > 0 {
             critical.append("\(f.damagedUnproven) damaged \(f.damagedUnproven == 1 ? "primary has" : "primaries have") no proven copy (FAIL_SOURCE_CHECKSUM)")
         }
-        let state: MonitorState = !critical.isEmpty ? .critical : f.failed > 0 ? .warning : .ok
+        let state: MonitorState = !critical.isEmpty ? .critical : f.failed > 0 || f.damagedPrimaries > 0 ? .warning : .ok
         let summary = f.lastFinished.map { "last run \($0.runId) finished \(Self.age($0.ageSeconds)) ago, \(f.failed) failed" }
             ?? "\(f.failed) failed"
-        let text = (critical + [summary]).joined(separator: "; ")
+        let primaries = f.damagedPrimaries > 0
+            ? ["\(f.damagedPrimaries) \(f.damagedPrimaries == 1 ? "primary was" : "primaries were") last found damaged or missing (audit --source)"] : []
+        let text = (critical + primaries + [summary]).joined(separator: "; ")
         var perf: [String] = []
         if let last = f.lastFinished { perf.append("age=\(last.ageSeconds)s;;\(maxAgeSeconds)") }
         perf += ["failed=\(f.failed)", "ok=\(f.ok)", "files=\(f.files)", "audit_failed=\(f.auditFailed)",

@@ -2,7 +2,7 @@ import Foundation
 import Logging
 
 /// After `dvbackup audit --orphans`: the scan's report is stored with its run row and mailed
-/// through [Notifications], as a restore's is (``RestoreReport/deliver(_:settings:logger:what:)``).
+/// through [Notifications], as a restore's is (``ReportDelivery``).
 /// Orphans are normal (files deleted in Dataverse), so the subject only shouts when a
 /// leftover could not be removed or the scan stopped. Nothing here changes the exit code.
 public struct OrphanReport {
@@ -57,6 +57,6 @@ public struct OrphanReport {
         }
         let report = Self.compose(scan.summary, startFailure: scan.startFailure, exit: exit,
                                   maxLines: settings.notifications.maxFailureLines)
-        RestoreReport.deliver(report, settings: settings, logger: logger, what: "orphan scan")
+        ReportDelivery.deliver(report, settings: settings, logger: logger, what: "orphan scan")
     }
 }

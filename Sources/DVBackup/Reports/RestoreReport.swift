@@ -2,8 +2,7 @@ import Foundation
 import Logging
 
 /// After a restore: prints its summary, stores the report with its run row and mails it
-/// through [Notifications] as runs do (``deliver(_:settings:logger:what:)``, which the orphan
-/// scan's report goes through too). Nothing here changes the exit code.
+/// through [Notifications] as runs do (``ReportDelivery``). Nothing here changes the exit code.
 public struct RestoreReport {
     public let settings: Settings
     public let logger: Logger
@@ -45,30 +44,6 @@ public struct RestoreReport {
             if s.dryRun { return }
         }
         guard let report = Self.compose(outcome) else { return }
-        Self.deliver(report, settings: settings, logger: logger, what: "restore")
-    }
-
-    /// Stores `report` with its run row (where the database has the report columns) and
-    /// mails it through [Notifications], recording the mail's outcome: what a backup run's
-    /// report goes through, for the restore's and the orphan scan's. `what` names it in logs.
-    static func deliver(_ report: RunReport, settings: Settings, logger: Logger, what: String) {
-        let mail = MorningReport(settings: settings, logger: logger)
-        let report = mail.redacted(report)
-        var store: ReportStore? = nil
-        if let runId = report.runId, let db = try? settings.database.connectBackup() {
-            let s = ReportStore(connection: db)
-            do {
-                if try s.hasReportColumns() {
-                    try s.save(report, runId: runId)
-                    store = s
-                }
-            } catch {
-                logger.error("cannot store the \(what)'s report: \(error)")
-            }
-        }
-        let sent = mail.send(report, automatic: true)
-        if let store, let runId = report.runId {
-            do { try store.recordMail(sent, runId: runId) } catch { logger.error("cannot record the mail's outcome: \(error)") }
-        }
+        ReportDelivery.deliver(report, settings: settings, logger: logger, what: "restore")
     }
 }

@@ -201,15 +201,7 @@ public struct StatusReport: Sendable {
         out.line()
         out.line(filter.since.map { "Last runs since \($0.text):" } ?? "Last runs:")
         if runs.isEmpty { out.line("  (none yet)") }
-        for run in runs {
-            var line = "  run \(run.id)  \(run.started)  \(run.mode.padding(toLength: 11, withPad: " ", startingAt: 0))"
-            line += "  planned \(formatCount(run.planned)), OK \(formatCount(run.ok)), failed \(formatCount(run.failed)), skipped \(formatCount(run.skipped)), \(formatBytes(run.bytes))"
-            if let d = run.durationSeconds { line += ", \(formatDecimal(d, places: 1)) s" }
-            if let e = run.exitCode { line += ", exit \(e)" }
-            line += "  \(run.verdict)"
-            if let m = run.mailStatus { line += "  [mail \(m == "not-sent" ? "not sent" : m)]" }
-            out.line(line)
-        }
+        for line in Self.runLines(runs) { out.line(line) }
         out.line()
         let since = filter.since.map { ", last attempt since \($0.text)" } ?? ""
         if let dataset {
@@ -252,6 +244,21 @@ public struct StatusReport: Sendable {
             }
         }
         if failuresTotal > n { out.line("  … and \(formatCount(failuresTotal - n)) more") }
+    }
+
+    /// The runs table's lines, the mode column as wide as the longest mode shown (at least
+    /// `incremental`'s), so that `audit-source` is not cut.
+    static func runLines(_ runs: [Run]) -> [String] {
+        let width = runs.map(\.mode.count).reduce(RunMode.incremental.rawValue.count, max)
+        return runs.map { run in
+            var line = "  run \(run.id)  \(run.started)  \(run.mode.padding(toLength: width, withPad: " ", startingAt: 0))"
+            line += "  planned \(formatCount(run.planned)), OK \(formatCount(run.ok)), failed \(formatCount(run.failed)), skipped \(formatCount(run.skipped)), \(formatBytes(run.bytes))"
+            if let d = run.durationSeconds { line += ", \(formatDecimal(d, places: 1)) s" }
+            if let e = run.exitCode { line += ", exit \(e)" }
+            line += "  \(run.verdict)"
+            if let m = run.mailStatus { line += "  [mail \(m == "not-sent" ? "not sent" : m)]" }
+            return line
+        }
     }
 
     /// One file: `FAIL_READ doi:… datafile 12 file://… (2 attempts, last …): reason`.

@@ -47,7 +47,7 @@ public final class OrphanScan {
             return .cannotStart
         }
         let start = RunStart(settings: settings, logger: logger)
-        let run: RunStart.Started
+        let run: RunStart.Opened
         let scratch: PostgresConnection
         let reader: any TargetReader
         do throws(StartFailure) {

@@ -126,8 +126,11 @@ public final class RestoreJob {
         // Results come back in datafile id order, whatever the order they finish in.
         var stopError: String? = nil
         let out = self.out
+        // A primary restored into its store is proven: `sourcefixity` says so (not for a dry run).
+        let restoredPrimaries = request.destination == .intoStore ? runId.flatMap { RestoredPrimaries.open(status.db, runId: $0, logger: logger) } : nil
         let pool = RestorePool(first: first, more: wanted - 1, make: make, dryRun: request.dryRun, logger: logger) { task, done in
             summary.add(done.result)
+            if let task { restoredPrimaries?.record(task.item, done.result) }
             out.line(Self.line(done.result))
             if let m = manifest, let task, let written = done.writtenRelative, let e = task.item.expected {
                 let item = task.item

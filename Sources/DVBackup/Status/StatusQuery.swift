@@ -179,6 +179,7 @@ extension StatusStore {
             }
         }
         guard hasRuns else { return f }
+        f.damagedPrimaries = AuditOverview.damagedPrimaries(try AuditOverview.primaryResults(db))
         func run(_ whereSQL: String, _ state: RunState, order: String) throws(PostgresError) -> MonitorRun? {
             let r = try db.query("""
                 SELECT id, state, error, extract(epoch FROM now() - COALESCE(finished, started))::bigint AS age

@@ -106,12 +106,14 @@ public final class StatusStore {
         try db.query("""
             UPDATE dvbackup_run SET state = $2, finished = now(), planned = $3, skipped = $4, deferred = $5,
                 ok = $6, ok_no_checksum = $7, fail_source_checksum = $8, fail_verify = $9, fail_write = $10,
-                fail_read = $11, bytes = $12, cursor_createdate = $13::timestamp, cursor_id = $14::bigint, error = $15
+                fail_read = $11, bytes = $12, cursor_createdate = $13::timestamp, cursor_id = $14::bigint, error = $15,
+                fail_audit_missing = $16, fail_audit_corrupt = $17
             WHERE id = $1
             """, [String(id), state.rawValue, String(counts.planned), String(counts.skipped), String(counts.deferred),
                   String(counts[.ok]), String(counts[.okNoChecksum]), String(counts[.failSourceChecksum]),
                   String(counts[.failVerify]), String(counts[.failWrite]), String(counts[.failRead]),
-                  String(counts.bytes), cursor?.createdate, cursor.map { String($0.id) }, error])
+                  String(counts.bytes), cursor?.createdate, cursor.map { String($0.id) }, error,
+                  String(counts[.failAuditMissing]), String(counts[.failAuditCorrupt])])
     }
 
     /// The failures recorded by run `id`, most serious first, in pages.

@@ -42,12 +42,4 @@ struct PartialCopyPath {
 
     /// `.<name>.dvbackup-partial`, the temporary name of versions before issue 15.
     static func legacyTemporaryName(_ name: String) -> String { "." + name + ".dvbackup-partial" }
-
-    /// The components below the root (directories, final and temporary name) longer than
-    /// `limit` bytes, longest first.
-    func namesLongerThan(_ limit: Int) -> [Substring] {
-        let temporary = temporaryPath.split(separator: "/").last ?? ""
-        return (directoriesBelowRoot + [Substring(name), temporary]).filter { $0.utf8.count > limit }
-            .sorted { $0.utf8.count > $1.utf8.count }
-    }
 }

@@ -3,13 +3,7 @@ import Foundation
 extension LocalTarget: ProvableTarget {
     /// The backup directory must exist and be a directory (nothing is written to it).
     public func makeProver() throws(TargetUnavailable) -> any CopyProver {
-        var st = stat()
-        guard stat(root, &st) == 0 else {
-            throw TargetUnavailable("backup directory \(root) is not usable: \(errorText(errno)) (if it is a mount point, is the file system mounted?)")
-        }
-        guard (st.st_mode & S_IFMT) == S_IFDIR else {
-            throw TargetUnavailable("backup directory \(root) is not a directory")
-        }
+        try checkRoot(readable: false)
         return LocalProver(root: root)
     }
 }

@@ -4,15 +4,21 @@ extension LocalTarget: ReadableTarget {
     /// A reader of the backup directory; the directory must exist and be readable (it need
     /// not be writable: a backup mounted read-only can be restored from).
     public func makeReader() throws(TargetUnavailable) -> any TargetReader {
+        try checkRoot(readable: true)
+        return LocalReader(root: root)
+    }
+
+    /// The backup directory must exist and be a directory (the prover's and the reader's check;
+    /// nothing is written to it); with `readable`, one whose entries can be read.
+    func checkRoot(readable: Bool) throws(TargetUnavailable) {
         var st = stat()
         guard stat(root, &st) == 0 else {
             throw TargetUnavailable("backup directory \(root) is not usable: \(errorText(errno)) (if it is a mount point, is the file system mounted?)")
         }
         guard (st.st_mode & S_IFMT) == S_IFDIR else { throw TargetUnavailable("backup directory \(root) is not a directory") }
-        guard access(root, R_OK | X_OK) == 0 else {
+        guard !readable || access(root, R_OK | X_OK) == 0 else {
             throw TargetUnavailable("backup directory \(root) is not readable: \(errorText(errno))")
         }
-        return LocalReader(root: root)
     }
 }
 
