@@ -118,8 +118,8 @@ struct SFTPBatchTests {
         let written = files.filter { server.files[$0.path] != nil }
         #expect(written.count == 5)
         let handles = try channel.open(written.map(\.path), .read).map { try $0.get() }
-        let reads = try channel.readAndClose(zip(handles, written).map { (handle: $0, size: $1.bytes.count) })
-        for (read, file) in zip(reads, written) { #expect(try read.get() == file.bytes, "\(file.path) read back") }
+        let reads = try channel.readWhole(zip(handles, written).map { (handle: $0, size: $1.bytes.count) })
+        for (read, file) in zip(reads, written) { #expect(read == .bytes(file.bytes), "\(file.path) read back") }
     }
 
     @Test func aReadBackFindsACopyLongerOrShorterThanSent() throws {
@@ -129,9 +129,9 @@ struct SFTPBatchTests {
         let channel = try SFTPExtensionChannel(transport: server)
         let handles = try channel.open(["/b/long", "/b/short", "/b/missing"], .read)
         #expect(handles[2].failure == SFTPRefusal("no such file or directory"))
-        let reads = try channel.readAndClose([(try handles[0].get(), 100), (try handles[1].get(), 100)])
-        #expect(try reads[0].get().count == 101, "the READ past the end finds the extra byte")
-        #expect(try reads[1].get().count == 99)
+        let reads = try channel.readWhole([(try handles[0].get(), 100), (try handles[1].get(), 100)])
+        #expect(reads[0] == .bytes(Array(repeating: 7, count: 101)), "the READ past the end finds the extra byte")
+        #expect(reads[1] == .bytes(Array(repeating: 7, count: 99)))
         #expect(channel.roundTrips == 2)
     }
 

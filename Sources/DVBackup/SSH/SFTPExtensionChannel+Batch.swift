@@ -174,50 +174,6 @@ extension SFTPExtensionChannel {
         return refusals
     }
 
-    /// Reads each file back through its open handle (`size` bytes expected: READ requests
-    /// of `batchPiece`, and one more past the end that must find the end of the file) and
-    /// CLOSEs it, in one round trip. Returns the bytes read, or the refusal.
-    func readAndClose(_ files: [(handle: [UInt8], size: Int)]) throws(SSHError) -> [Result<[UInt8], SFTPRefusal>] {
-        var requests: [SFTPRequest] = []
-        var owner: [Int] = []
-        for (i, file) in files.enumerated() {
-            var at = 0
-            while true {  // the last READ starts at `size`: it must meet the end
-                let n = at < file.size ? min(Self.batchPiece, file.size - at) : 1
-                let offset = UInt64(at)
-                requests.append(SFTPRequest(.read) { p in
-                    p.blob(file.handle)
-                    p.uint64(offset)
-                    p.uint32(UInt32(n))
-                })
-                owner.append(i)
-                if at >= file.size { break }
-                at += n
-            }
-            requests.append(SFTPRequest(.close) { $0.blob(file.handle) })
-            owner.append(-1 - i)
-        }
-        var bytes: [[UInt8]] = Array(repeating: [], count: files.count)
-        var refusals: [SFTPRefusal?] = Array(repeating: nil, count: files.count)
-        for (o, var answer) in zip(owner, try exchange(requests, "READ")) {
-            let i = o >= 0 ? o : -1 - o
-            switch answer.type {
-            case .data where o >= 0:
-                bytes[i] += try answer.reader.blob()  // answers are kept in the order of the requests
-            case .status:
-                let status = try answer.reader.status()
-                if status == .eof && o >= 0 { continue }
-                var again = answer.reader
-                if status != .ok, refusals[i] == nil {
-                    refusals[i] = SFTPRefusal(Self.words(status, (try? again.string()) ?? ""))
-                }
-            default:
-                throw outOfTurn(o >= 0 ? "READ" : "CLOSE", answer.type)
-            }
-        }
-        return zip(bytes, refusals).map { b, r in r.map { .failure($0) } ?? .success(b) }
-    }
-
     /// RENAMEs each `from` to its `to` with plain SFTP rename (which refuses to replace an
     /// existing file); returns each refusal, nil where it was renamed.
     func rename(_ pairs: [(from: String, to: String)]) throws(SSHError) -> [String?] {

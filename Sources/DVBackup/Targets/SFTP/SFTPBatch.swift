@@ -67,13 +67,15 @@ extension SFTPTargetSession {
                 case .failure(let refusal): results[i] = .failure(FileFailure(.failVerify, "cannot open \(items[i].upload.temporaryPath) to read it back: \(refusal)"))
                 }
             }
-            let reads = try channel.readAndClose(opened.map { (handle: $0.handle, size: items[$0.index].upload.batchedSize ?? 0) })
+            let reads = try channel.readWhole(opened.map { (handle: $0.handle, size: items[$0.index].upload.batchedSize ?? 0) })
             for (item, read) in zip(opened, reads) {
                 let (upload, algorithm, expected) = items[item.index]
                 switch read {
-                case .failure(let refusal):
+                case .refused(let refusal):
                     results[item.index] = .failure(FileFailure(.failVerify, "cannot read \(upload.temporaryPath) back: \(refusal)"))
-                case .success(let bytes):
+                case .hole(let at):
+                    results[item.index] = .failure(FileFailure(.failVerify, "reading \(upload.temporaryPath) back, the server answered short at byte \(at) and then sent more: the copy was not proven and not published"))
+                case .bytes(let bytes):
                     let actual = Digest.hex(algorithm, of: bytes)
                     results[item.index] = actual == expected
                         ? .success("read back over SFTP, \(algorithm.rawValue) matches")
