@@ -125,6 +125,7 @@ Email: admin@example.edu
 SmtpUrl: smtp://127.0.0.1:3525
 Installation: demo.dataverse.example.edu
 EOF
+chmod 600 "$config"  # it holds the database password (dvbackup warns about a config others can read)
 cat "$config"
 
 failed_ids=$(awk -F'\t' '$3 ~ /^FAIL_/ { printf "%s%s (%s)", sep, $1, $3; sep = ", " }' "$tmp/expected.tsv")
@@ -220,13 +221,30 @@ echo "Each copy is read back from the disk (its cached pages dropped) and checke
 echo "catalog's checksum. Without --all, nightly audits take the copies verified longest ago, so"
 echo "that every copy is proven again within [Audit] Cycle (90d); --max-time and --max-bytes cap one."
 
+# A primary whose copy is proven is damaged behind Dataverse's back (a byte changed).
+rotten_name=$(psql_demo -c "SELECT regexp_replace(storageidentifier, '^[a-z0-9]+://', '') FROM dvobject WHERE id = $first_file")
+rotten=$(find "$store" "$store2" -type f -name "$rotten_name" | head -n 1)
+cp -p "$rotten" "$tmp/rotten.orig"
+printf 'X' | dd of="$rotten" bs=1 seek=3 conv=notrunc status=none
+
 step "Audit of the primaries: the file stores against the catalog (dvbackup audit --source)"
+echo "(datafile $first_file's primary, $rotten, had one byte changed since its copy was proven)"
 run 1 "$DVBACKUP" audit --config "$config" --source --all
-echo "Exit 1 is expected: the sample's damaged primary and its missing file are found again"
-echo "(recorded in sourcefixity, never in the backup's status). Neither was ever backed up, so no"
-echo "proven copy can restore them (NO PROVEN COPY ANYWHERE); a damaged or missing primary whose"
-echo "copy is proven is reported restorable, with the command that restores it"
-echo "(dvbackup restore --config F --datafile ID --into-store; or --damaged-primaries for all)."
+echo "Exit 1 is expected: datafile $first_file's damaged primary is found, and reported restorable"
+echo "(its copy is proven), with the command that restores it. The sample's other damaged primary"
+echo "and its missing file are found again; neither was ever backed up, so no proven copy can"
+echo "restore them (NO PROVEN COPY ANYWHERE). Findings go to sourcefixity, never to the backup's status."
+
+step "Restoring the damaged primaries that have a proven copy, into their stores"
+run 0 "$DVBACKUP" restore --config "$config" --damaged-primaries --into-store
+if cmp -s "$rotten" "$tmp/rotten.orig"; then
+  echo "$rotten holds its deposited bytes again (proven against the catalog's checksum while"
+  echo "streaming, written under a temporary name, flushed and renamed); sourcefixity records it"
+  echo "as restored, so status no longer counts it damaged."
+else
+  echo "$rotten does not hold its deposited bytes"
+  surprises=$((surprises + 1))
+fi
 
 step "What the backup database says"
 run 0 "$DVBACKUP" status --config "$config"
