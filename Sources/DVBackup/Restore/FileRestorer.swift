@@ -114,12 +114,14 @@ struct FileRestorer {
             let item = tasks[i].item
             return CopyReference(datafileId: item.file.id, relativePath: item.relativePath, expectedSize: item.expectedSize)
         })
+        // Files proven and written under their temporary names, committed together below.
+        var proven: [(index: Int, file: SafeFileWriter, bytes: Int64)] = []
         for (i, read) in zip(toRead, reads) {
             guard let read else {
                 done[i] = restore(tasks[i], dryRun: dryRun)
                 continue
             }
-            done[i] = write(tasks[i]) { (sink) throws(ReadFailure) in
+            let filled = fill(tasks[i]) { (sink) throws(ReadFailure) in
                 let bytes = try read.get()
                 var failure: ReadFailure?
                 bytes.withUnsafeBytes { raw in
@@ -127,6 +129,14 @@ struct FileRestorer {
                 }
                 if let failure { throw failure }
             }
+            switch filled {
+            case .settled(let d): done[i] = d
+            case .proven(let sink as SafeFileWriter, let bytes): proven.append((i, sink, bytes))
+            case .proven(let sink, let bytes): done[i] = committed(tasks[i], sink, bytes) { () throws(ReadFailure) in try sink.commit() }
+            }
+        }
+        for (p, failure) in zip(proven, SafeFileWriter.commitAll(proven.map(\.file))) {
+            done[p.index] = committed(tasks[p.index], p.file, p.bytes) { () throws(ReadFailure) in if let failure { throw failure } }
         }
         return done.map { $0! }
     }
@@ -156,11 +166,37 @@ struct FileRestorer {
     /// Opens the sink, feeds it what `source` reads while hashing it, and commits it only
     /// when the digest and the size are the ones expected.
     private func write(_ task: RestoreTask, from source: Source) -> RestoreDone {
+        switch fill(task, from: source) {
+        case .settled(let done): return done
+        case .proven(let sink, let bytes): return committed(task, sink, bytes) { () throws(ReadFailure) in try sink.commit() }
+        }
+    }
+
+    /// What filling a sink came to: a failure, or a copy proven and written under its
+    /// temporary name, waiting for its commit.
+    private enum Filled {
+        case settled(RestoreDone)
+        case proven(any RestoreSink, bytes: Int64)
+    }
+
+    /// The result of committing a proven copy with `commit`.
+    private func committed(_ task: RestoreTask, _ sink: any RestoreSink, _ bytes: Int64,
+                           _ commit: () throws(ReadFailure) -> Void) -> RestoreDone {
+        let item = task.item
+        do throws(ReadFailure) { try commit() } catch {
+            return .failed(item, error.description, as: .failWrite)
+        }
+        return RestoreDone(result: item.result(.restored, sink.location, bytes: bytes), targetLost: false, writtenRelative: task.relative)
+    }
+
+    /// Opens the sink and feeds it what `source` reads while hashing it; the copy is proven
+    /// when the digest and the size are the ones expected, else the sink is aborted.
+    private func fill(_ task: RestoreTask, from source: Source) -> Filled {
         let item = task.item
         let f = item.file
         let expected = item.expected!
-        func failed(_ why: String, as status: BackupStatus, lost: Bool = false) -> RestoreDone {
-            .failed(item, why, as: status, lost: lost)
+        func failed(_ why: String, as status: BackupStatus, lost: Bool = false) -> Filled {
+            .settled(.failed(item, why, as: status, lost: lost))
         }
         let sink: any RestoreSink
         do throws(ReadFailure) {
@@ -208,9 +244,6 @@ struct FileRestorer {
             sink.abort()
             return failed("the copy on the target has \(bytes) bytes, \(size) were expected; nothing was written", as: .failVerify)
         }
-        do throws(ReadFailure) { try sink.commit() } catch {
-            return failed(error.description, as: .failWrite)
-        }
-        return RestoreDone(result: item.result(.restored, sink.location, bytes: bytes), targetLost: false, writtenRelative: task.relative)
+        return .proven(sink, bytes: bytes)
     }
 }

@@ -56,18 +56,49 @@ final class SafeFileWriter {
 
     /// Flushes the file, renames it over the final name, flushes the directory.
     func commit() throws(ReadFailure) {
+        try flushAndRename()
+        if let e = syncDirectory(directory) {
+            throw .destination("cannot flush directory \(directory) after renaming: \(errorText(e))")
+        }
+    }
+
+    /// Flushes the file to disk, closes it and renames it over the final name (the directory
+    /// is flushed by the caller).
+    private func flushAndRename() throws(ReadFailure) {
         guard fsync(fd) == 0 else { throw .destination("cannot flush \(temporaryPath) to disk: \(errorText(errno))") }
         let rc = close(fd)
         fd = -1
-        guard rc == 0 else { throw .destination("cannot close \(temporaryPath): \(errorText(errno))") }
+        guard rc == 0 else {
+            unlink(temporaryPath)
+            throw .destination("cannot close \(temporaryPath): \(errorText(errno))")
+        }
         guard rename(temporaryPath, finalPath) == 0 else {
             let e = errno
             unlink(temporaryPath)
             throw .destination("cannot rename \(temporaryPath) to \(finalPath): \(errorText(e))")
         }
-        if let e = syncDirectory(directory) {
-            throw .destination("cannot flush directory \(directory) after renaming: \(errorText(e))")
+    }
+
+    /// Commits several files as `commit` commits one, with the same guarantee for each
+    /// (flushed before it is renamed, its directory flushed after), but together: the disk
+    /// write of every file is started first, then each is flushed and renamed, then each
+    /// directory is flushed once. A flush costs a journal commit; for many small files, one
+    /// at a time, those commits are most of a restore's time. Returns each file's failure
+    /// (nil: committed); a file that failed is removed, the others are not affected.
+    static func commitAll(_ writers: [SafeFileWriter]) -> [ReadFailure?] {
+        for w in writers where w.fd >= 0 { _ = posix_fadvise(w.fd, 0, 0, POSIX_FADV_DONTNEED) }
+        var failures: [ReadFailure?] = writers.map { (w) -> ReadFailure? in
+            do throws(ReadFailure) { try w.flushAndRename() } catch { return error }
+            return nil
         }
+        var flushed: [String: Int32?] = [:]
+        for (i, w) in writers.enumerated() where failures[i] == nil {
+            if flushed[w.directory] == nil { flushed[w.directory] = .some(syncDirectory(w.directory)) }
+            if let e = flushed[w.directory].flatMap({ $0 }) {
+                failures[i] = .destination("cannot flush directory \(w.directory) after renaming: \(errorText(e))")
+            }
+        }
+        return failures
     }
 
     /// Removes the temporary (nothing when committed).
