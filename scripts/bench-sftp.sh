@@ -155,7 +155,8 @@ SSH_OPTS=(-F /dev/null -o BatchMode=yes -o IdentitiesOnly=yes -o IdentityAgent=n
           -o StrictHostKeyChecking=yes -o Port="$TOOL_PORT")
 
 # --- remote root: copies of an earlier bench go first (the wait comes after the data) --------
-rroot=$rbase/dvbackup-bench-sftp
+# One per sshd port: benches on other ports (run side by side) never delete each other's copies.
+rroot=$rbase/dvbackup-bench-sftp$([ "$SSHD_PORT" = 2223 ] || echo "-$SSHD_PORT")
 if [ -e "$rroot" ]; then
   say "deleting copies left by an earlier bench run in $rroot"
   rm -rf "$rroot"; sync; date +%s > "$CLEAN_STAMP"
