@@ -116,6 +116,22 @@ struct SFTPBatchReadTests {
         #expect(read.allSatisfy { $0.roundTrips == 2 } && read.count <= 8, "\(read)")
     }
 
+    /// More files than the restore keeps in hand (64 a connection): the batches stay full
+    /// once the window is full, instead of shrinking to a file or two.
+    @Test func batchesStayFullBeyondTheWindow() throws {
+        try TestSSH.requireServer()
+        let s = try Sandbox(seed: 1404)
+        let relay = try DelayRelay(delayMs: 2)
+        let (files, _, config) = try backedUp(s, "FK2/RESTWIN", count: 300, relay: relay, connections: 1)
+        let out = try s.makeDirectory("out")
+        let r = try s.dvbackup("restore", "--dataset", "doi:10.5072/FK2/RESTWIN", "--to", out, "--log-level", "debug", config: config)
+        #expect(r.code == 0, "\(r.stdout)\n\(r.stderr)")
+        for f in files { #expect(s.bytes(at: out + "/" + f.relativePath) == f.bytes, "datafile \(f.id)") }
+        let read = batches(r.stderr, "read ")
+        #expect(read.map(\.copies).reduce(0, +) == 300, "every copy read in a batch: \(read)")
+        #expect(read.count == 10 && read.filter { $0.copies == 32 }.count == 9, "\(read)")
+    }
+
     @Test func aConnectionCutMidRestoreStopsItAndLeavesOnlyProvenFiles() throws {
         try TestSSH.requireServer()
         let s = try Sandbox(seed: 1403)

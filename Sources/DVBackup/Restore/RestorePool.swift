@@ -134,8 +134,11 @@ final class RestorePool {
 
     private func collect(whileOutstandingAtLeast limit: Int) {
         handInOrder()
-        if given - handed >= limit { flush() }  // gathered tasks finish only once given
         while given - handed >= limit {
+            // Gathered tasks finish only once given: they are given as a (smaller) group only
+            // when the workers hold nothing else to wait for. Giving them at every wait would
+            // cut the groups down to a task or two once the window is full.
+            if given - handed - pending.count - waiting.count <= 0 { flush() }
             guard let r = results.take() else { return }
             waiting[r.seq] = r
             handInOrder()
