@@ -109,4 +109,48 @@ struct RestoreLanesTests {
         #expect(output.contains("FAILED         datafile \(big.id)") && output.contains("nothing was written"), "\(output)")
         #expect(Self.files(under: out).isEmpty, "nothing is left: \(Self.files(under: out))")
     }
+
+    @Test func sigtermLetsTheFileInFlightFinishWhole() throws {
+        try TestSSH.requireServer()
+        let s = try Sandbox(seed: 1344)
+        let remote = try s.remoteDirectory(account: TestSSH.user, serverRoot: TestSSH.backupDir, localRoot: TestSSH.backupDir)
+        let config = try s.writeSSHConfig(backupDirectory: remote.remote)
+        let ds = try s.addDataset()
+        let first = try Self.largeFile(s, ds, seed: 5)
+        let second = try Self.largeFile(s, ds, seed: 6)
+        #expect(try s.dvbackup("run", config: config).code == 0)
+
+        // One reader (SshConnections = 1) behind a slow relay: each file is read through lanes.
+        let relay = try SFTPPipelineTests.DelayRelay(delayMs: 5)
+        let relayConfig = try SFTPPipelineTests().config(s, relay, remote: remote.remote, connections: 1)
+        let out = try s.makeDirectory("out")
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: Sandbox.binary)
+        p.arguments = ["restore", "--log-level", "debug", "--datafile", String(first.id), "--datafile", String(second.id),
+                       "--to", out, "--config", relayConfig]
+        let log = s.root + "/term.log", stdout = s.root + "/term.out"
+        for f in [log, stdout] { _ = FileManager.default.createFile(atPath: f, contents: nil) }
+        p.standardOutput = try FileHandle(forWritingTo: URL(fileURLWithPath: stdout))
+        p.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: log))
+        try p.run()
+        let temporary = out + "/" + (first.relativePath as NSString).deletingLastPathComponent + "/." + first.name
+            + ".dvbackup-restore-\(p.processIdentifier)"
+        func written() -> Int { ((try? FileManager.default.attributesOfItem(atPath: temporary))?[.size] as? Int) ?? 0 }
+        let deadline = Date().addingTimeInterval(120)
+        while written() < 4 << 20, Date() < deadline, p.isRunning { usleep(2_000) }
+        #expect(written() > 0, "the first file was in flight")
+        kill(p.processIdentifier, SIGTERM)
+        p.waitUntilExit()
+        let output = (try? String(contentsOfFile: stdout, encoding: .utf8)) ?? ""
+        let errors = (try? String(contentsOfFile: log, encoding: .utf8)) ?? ""
+        // The lanes end with the file (as an upload's do); which queued files the restore
+        // still takes after a stop is RestoreJob's business: whatever is there is whole.
+        #expect(p.terminationStatus <= 1, "\(output)\n\(errors.suffix(3000))")
+        #expect(errors.contains("\(first.relativePath) read through 3 connections"), "\(errors.suffix(3000))")
+        #expect(s.bytes(at: out + "/" + first.relativePath) == first.bytes, "the file in flight finished")
+        for f in Self.files(under: out) {
+            #expect(f == first.relativePath || f == second.relativePath, "a temporary was left: \(f)")
+            if f == second.relativePath { #expect(s.bytes(at: out + "/" + f) == second.bytes) }
+        }
+    }
 }
