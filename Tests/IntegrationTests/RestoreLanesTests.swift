@@ -15,6 +15,12 @@ struct RestoreLanesTests {
         return try s.addFile(dataset: dataset, bytes: bytes, checksumType: .sha256)
     }
 
+    /// How many connections the debug log says read `file`; nil where it names none.
+    static func connections(_ log: String, _ file: TestFile) -> Int? {
+        guard let r = log.range(of: "\(file.relativePath) read through ") else { return nil }
+        return Int(log[r.upperBound...].prefix { $0.isNumber })
+    }
+
     /// The regular files under `dir`, the restore's manifest aside.
     static func files(under dir: String) -> [String] {
         let e = FileManager.default.enumerator(atPath: dir)
@@ -38,7 +44,7 @@ struct RestoreLanesTests {
         let out = try s.makeDirectory("out")
         let r = try s.dvbackup("restore", "--log-level", "debug", "--datafile", String(big.id), "--to", out, config: config)
         #expect(r.code == 0, "\(r.stdout)\n\(r.stderr)")
-        #expect(r.stderr.contains("\(big.relativePath) read through 3 connections"), "\(r.stderr)")
+        #expect((Self.connections(r.stderr, big) ?? 0) >= 2, "\(r.stderr)")
         #expect(s.bytes(at: out + "/" + big.relativePath) == big.bytes)
     }
 
@@ -67,7 +73,7 @@ struct RestoreLanesTests {
         #expect(r.stdout.contains("FAILED         datafile \(damaged.id)") && r.stdout.contains("is damaged: its SHA256 is"), "\(r.stdout)")
         #expect(r.stdout.contains("FAILED         datafile \(truncated.id)") && r.stdout.contains("ends after \(40 << 20) bytes"),
                 "\(r.stdout)")
-        #expect(r.stderr.contains("\(damaged.relativePath) read through 3 connections"), "\(r.stderr)")
+        #expect((Self.connections(r.stderr, damaged) ?? 0) >= 2, "the damaged copy was read through lanes: \(r.stderr)")
         #expect(Self.files(under: out).isEmpty, "nothing is written: \(Self.files(under: out))")
         #expect(try s.statusRows()[damaged.id]?.status == "OK", "a restore changes no backup status")
     }
@@ -146,7 +152,7 @@ struct RestoreLanesTests {
         // The lanes end with the file (as an upload's do); which queued files the restore
         // still takes after a stop is RestoreJob's business: whatever is there is whole.
         #expect(p.terminationStatus <= 1, "\(output)\n\(errors.suffix(3000))")
-        #expect(errors.contains("\(first.relativePath) read through 3 connections"), "\(errors.suffix(3000))")
+        #expect((Self.connections(errors, first) ?? 0) >= 2, "\(errors.suffix(3000))")
         #expect(s.bytes(at: out + "/" + first.relativePath) == first.bytes, "the file in flight finished")
         for f in Self.files(under: out) {
             #expect(f == first.relativePath || f == second.relativePath, "a temporary was left: \(f)")
