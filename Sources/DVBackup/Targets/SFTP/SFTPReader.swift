@@ -1,10 +1,12 @@
 import Foundation
+import Logging
 
 extension SFTPTarget: ReadableTarget {
     /// A reader on a connection of its own; the backup directory must exist (it need not be
     /// writable). Works for accounts that may not run commands (chroot internal-sftp).
     public func makeReader() throws(TargetUnavailable) -> any TargetReader {
-        SFTPReader(root: root, sftp: try connectToRoot().sftp, display: connection.display)
+        SFTPReader(root: root, sftp: try connectToRoot().sftp, display: connection.display, connection: connection,
+                   logger: logger)
     }
 }
 
@@ -13,11 +15,15 @@ extension SFTPTarget: ReadableTarget {
 /// a 2 MiB buffer keeps about 70 requests in flight; memory stays that buffer, allocated once
 /// per reader. A read never asks for more than the copy's expected size and one byte (which
 /// shows whether it is longer): a 4 KiB file costs one READ request, not 70 of which 69
-/// come back empty.
+/// come back empty. A large copy read alone goes through several connections
+/// (`readThroughLanes`).
 final class SFTPReader: TargetReader {
     let root: String
     let sftp: SFTPClient
     let display: String
+    /// Where more connections for a large copy are opened (nil: never).
+    let connection: SSHConnectionConfig?
+    let logger: Logger
     static let bufferSize = 2 << 20
     private let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: SFTPReader.bufferSize, alignment: 16)
 
@@ -29,13 +35,16 @@ final class SFTPReader: TargetReader {
         return Int(min(Int64(bufferSize), remaining + 1))
     }
 
-    init(root: String, sftp: SFTPClient, display: String) {
+    init(root: String, sftp: SFTPClient, display: String, connection: SSHConnectionConfig? = nil,
+         logger: Logger = Logger(label: "dvbackup") { _ in SwiftLogNoOpLogHandler() }) {
         self.root = root
         self.sftp = sftp
         self.display = display
+        self.connection = connection
+        self.logger = logger
     }
 
-    private func failure(_ e: SSHError, missing: Bool = false) -> ReadFailure {
+    func failure(_ e: SSHError, missing: Bool = false) -> ReadFailure {
         if e.connectionLost { return .unavailable("the connection to \(display) was lost: \(e.message)") }
         if missing, e.sftpStatus?.meansMissing == true { return .missing(e.message) }
         return .unreadable(e.message)
@@ -47,6 +56,10 @@ final class SFTPReader: TargetReader {
         let file: SFTPFile
         do { file = try sftp.openForReading(path) } catch { throw failure(error, missing: true) }
         defer { try? file.close() }
+        let key = display + root
+        let alone = ReadActivity.begin(key)
+        defer { ReadActivity.end(key) }
+        if try readThroughLanes(copy, path, file, alone: alone, into: sink) != nil { return }
         var delivered: Int64 = 0
         while true {
             let n: Int
