@@ -170,6 +170,9 @@ public final class RestoreJob {
         }
         if stopError != nil { pool.cancel() }
         pool.finish()
+        // A stop that came once every file was handed to the workers: the files not begun
+        // by then were skipped.
+        if StopSignal.isRequested { interrupted = true }
         if let stopError { return finish(.failed, error: stopError) }
         if interrupted { return finish(.interrupted, error: nil) }
         if let m = manifest {

@@ -71,7 +71,8 @@ final class RestorePool {
             threads.append(WorkerThread(name: "dvbackup-restore-\(n + 1)") {
                 guard let restorer = n == 0 ? handover.restorer : make() else { return }
                 while let group = jobs.take() {
-                    if cancelled.flag.load(ordering: .relaxed) {
+                    // After a stop (SIGINT/SIGTERM) no new file is begun: those in hand finish.
+                    if cancelled.flag.load(ordering: .relaxed) || StopSignal.isRequested {
                         for job in group { results.put(Finished(seq: job.seq, task: nil, done: nil)) }
                         continue
                     }
