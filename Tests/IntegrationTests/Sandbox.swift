@@ -242,10 +242,11 @@ final class Sandbox {
     }
 
     /// Runs the built `dvbackup` binary.
+    /// Runs `executable` with `arguments` and waits for it, its output in files of the sandbox.
+    /// Spawned and waited for with posix_spawn and waitpid, not Foundation's `Process`: its
+    /// `waitUntilExit` was seen to spin for ever on a child that had long exited when many
+    /// tests start processes at once.
     func run(_ arguments: [String], environment: [String: String] = [:], executable: String = Sandbox.binary) throws -> CLIResult {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = arguments
         var env = ProcessInfo.processInfo.environment
         env.removeValue(forKey: "PGPASSWORD")
         // The S3 credential chain of a test is what the test gives it.
@@ -254,17 +255,45 @@ final class Sandbox {
             env.removeValue(forKey: k)
         }
         for (k, v) in environment { env[k] = v }
-        process.environment = env
         let outPath = root + "/.stdout", errPath = root + "/.stderr"
-        _ = FileManager.default.createFile(atPath: outPath, contents: nil)
-        _ = FileManager.default.createFile(atPath: errPath, contents: nil)
-        process.standardOutput = try FileHandle(forWritingTo: URL(fileURLWithPath: outPath))
-        process.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: errPath))
-        try process.run()
-        process.waitUntilExit()
-        return CLIResult(code: process.terminationStatus,
+        let code = try Self.spawnAndWait(executable, arguments, env.map { "\($0.key)=\($0.value)" }, stdout: outPath, stderr: errPath)
+        return CLIResult(code: code,
                          stdout: (try? String(contentsOfFile: outPath, encoding: .utf8)) ?? "",
                          stderr: (try? String(contentsOfFile: errPath, encoding: .utf8)) ?? "")
+    }
+
+    /// The exit status of `executable` (128 + the signal that ended it), stdin /dev/null,
+    /// stdout and stderr into the files given (truncated), signals as a fresh process has them.
+    static func spawnAndWait(_ executable: String, _ arguments: [String], _ environment: [String],
+                             stdout: String, stderr: String) throws -> Int32 {
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        posix_spawn_file_actions_addopen(&actions, 1, stdout, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+        posix_spawn_file_actions_addopen(&actions, 2, stderr, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+        var attributes = posix_spawnattr_t()
+        posix_spawnattr_init(&attributes)
+        defer { posix_spawnattr_destroy(&attributes) }
+        var none = sigset_t(), defaults = sigset_t()
+        sigemptyset(&none)
+        sigemptyset(&defaults)
+        for s in [SIGINT, SIGTERM, SIGPIPE, SIGCHLD] { sigaddset(&defaults, s) }
+        posix_spawnattr_setsigmask(&attributes, &none)
+        posix_spawnattr_setsigdefault(&attributes, &defaults)
+        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
+        let argv = ([executable] + arguments).map { strdup($0) } + [nil]
+        let envp = environment.map { strdup($0) } + [nil]
+        defer { (argv + envp).forEach { free($0) } }
+        var pid: pid_t = 0
+        let rc = posix_spawn(&pid, executable, &actions, &attributes, argv, envp)
+        guard rc == 0 else { throw TestFailure("cannot start \(executable): \(String(cString: strerror(rc)))") }
+        var status: Int32 = 0
+        while waitpid(pid, &status, 0) < 0 {
+            guard errno == EINTR else { throw TestFailure("waiting for \(executable): \(String(cString: strerror(errno)))") }
+        }
+        let signal = status & 0x7f
+        return signal == 0 ? (status >> 8) & 0xff : 128 + signal
     }
 
     func dvbackup(_ arguments: String..., config: String? = nil, environment: [String: String] = [:]) throws -> CLIResult {
