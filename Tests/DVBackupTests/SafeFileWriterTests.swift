@@ -48,6 +48,47 @@ struct SafeFileWriterTests {
         #expect(files(base) == ["a", "a/A", "a/A/four", "a/A/one", "a/B", "a/B/c", "a/B/two"])
     }
 
+    /// Whether the file system under `dir` takes O_DIRECT (tmpfs does not).
+    private func takesDirect(_ dir: String) -> Bool {
+        let fd = open(dir + "/.probe", O_WRONLY | O_CREAT | SafeFileWriter.oDirect, 0o644)
+        defer { if fd >= 0 { close(fd) }; unlink(dir + "/.probe") }
+        return fd >= 0 && SafeFileWriter.oDirect != 0
+    }
+
+    /// A large file goes past the page cache while its chunks are aligned blocks, then the
+    /// rest through it; the bytes are the same either way.
+    @Test func alignedChunksAreWrittenDirectAndTheTailThroughThePageCache() throws {
+        let base = try scratch()
+        defer { try? FileManager.default.removeItem(atPath: base) }
+        let block = 1 << 20
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: block, alignment: SafeFileWriter.directAlignment)
+        defer { buffer.deallocate() }
+        var expected: [UInt8] = []
+        let w = try SafeFileWriter(base: base, relative: "d/big", direct: true)
+        let direct = takesDirect(base + "/d")
+        #expect(w.direct == direct)
+        for round in 0..<3 {
+            for i in 0..<block { buffer[i] = UInt8(truncatingIfNeeded: i &* 7 &+ round) }
+            try w.write(UnsafeRawBufferPointer(buffer))
+            expected += buffer
+            #expect(w.direct == direct, "aligned chunks stay direct")
+        }
+        try w.write(UnsafeRawBufferPointer(rebasing: buffer[0..<1000]))
+        expected += buffer[0..<1000]
+        #expect(!w.direct, "an unaligned chunk goes through the page cache")
+        try w.write(UnsafeRawBufferPointer(buffer))
+        expected += buffer
+        try w.commit()
+        #expect(FileManager.default.contents(atPath: base + "/d/big") == Data(expected))
+
+        // A chunk at an address that is not aligned leaves direct writing at once.
+        let v = try SafeFileWriter(base: base, relative: "d/odd", direct: true)
+        try v.write(UnsafeRawBufferPointer(rebasing: buffer[1..<(1 + 8192)]))
+        #expect(!v.direct)
+        try v.commit()
+        #expect(FileManager.default.contents(atPath: base + "/d/odd") == Data(buffer[1..<(1 + 8192)]))
+    }
+
     @Test func anAbortedFileLeavesNothing() throws {
         let base = try scratch()
         defer { try? FileManager.default.removeItem(atPath: base) }

@@ -201,7 +201,8 @@ struct FileRestorer {
         let sink: any RestoreSink
         do throws(ReadFailure) {
             if case .directory(let base, _) = destination {
-                sink = try SafeFileWriter(base: base, relative: task.relative!)
+                sink = try SafeFileWriter(base: base, relative: task.relative!,
+                                          direct: (item.expectedSize ?? 0) >= OverlappedSink.threshold)
             } else {
                 sink = try storeWriter!.begin(f)
             }

@@ -40,7 +40,7 @@ final class OverlappedSink: @unchecked Sendable {
     init(digest: Digest, sink: any RestoreSink, bufferSize: Int = 1 << 20, count: Int = 3) {
         full = BlockingQueue(capacity: count)
         free = BlockingQueue(capacity: count)
-        buffers = (0..<count).map { _ in UnsafeMutableRawBufferPointer.allocate(byteCount: bufferSize, alignment: 16) }
+        buffers = (0..<count).map { _ in UnsafeMutableRawBufferPointer.allocate(byteCount: bufferSize, alignment: SafeFileWriter.directAlignment) }
         for b in buffers { free.put(Chunk(buffer: b, count: 0)) }
         let full = self.full, free = self.free, owned = Owned(digest: digest, sink: sink), outcome = self.outcome
         thread = WorkerThread(name: "dvbackup-restore-write") {
