@@ -157,12 +157,16 @@ struct SFTPBatchReadTests {
         #expect(output.contains("the target cannot be read"), "\(output.suffix(3000))")
         let written = tree(out)
         #expect(!written.contains { $0.contains(".dvbackup-restore-") }, "no temporary left: \(written)")
-        #expect(!written.contains(RestoreManifest.fileName), "a stopped restore leaves no manifest")
         let byPath = Dictionary(uniqueKeysWithValues: files.map { ($0.relativePath, $0) })
         let restoredFiles = written.filter { $0 != RestoreManifest.fileName }
         #expect(restoredFiles.count < files.count, "the restore was cut before its end")
         for path in restoredFiles {
             #expect(s.bytes(at: out + "/" + path) == byPath[path]?.bytes, "\(path) holds exactly its proven bytes")
         }
+        // The manifest of a stopped restore lists exactly the files it restored.
+        let manifest = (try? String(contentsOfFile: out + "/" + RestoreManifest.fileName, encoding: .utf8)) ?? ""
+        let listed = manifest.split(separator: "\r\n").dropFirst().compactMap { $0.split(separator: ",").first.flatMap { Int64($0) } }
+        #expect(Set(listed) == Set(restoredFiles.compactMap { byPath[$0]?.id }) && listed.count == restoredFiles.count,
+                "\(listed.count) listed, \(restoredFiles.count) restored")
     }
 }

@@ -125,6 +125,7 @@ public final class RestoreJob {
         }
         // Results come back in datafile id order, whatever the order they finish in.
         var stopError: String? = nil
+        var manifestFailed = false
         let out = self.out
         // A primary restored into its store is proven: `sourcefixity` says so (not for a dry run).
         let restoredPrimaries = request.destination == .intoStore ? runId.flatMap { RestoredPrimaries.open(status.db, runId: $0, logger: logger) } : nil
@@ -137,6 +138,7 @@ public final class RestoreJob {
                 let row = [String(item.file.id), item.file.datasetPID, item.storageName, task.label ?? "",
                            written, e.algorithm.rawValue, e.hex, String(done.result.bytes)]
                 do throws(ReadFailure) { try Self.append(RestoreManifest.line(row), to: m) } catch {
+                    manifestFailed = true
                     if stopError == nil { stopError = "cannot write the manifest: \(error)" }
                 }
             }
@@ -173,11 +175,15 @@ public final class RestoreJob {
         // A stop that came once every file was handed to the workers: the files not begun
         // by then were skipped.
         if StopSignal.isRequested { interrupted = true }
+        // The manifest lists every file restored, also when the restore stopped before its end
+        // (interrupted, or the target lost): those files are proven and in place.
+        if let m = manifest, !manifestFailed {
+            do throws(ReadFailure) { try m.commit() } catch {
+                if stopError == nil { stopError = "cannot write the manifest: \(error)" }
+            }
+        }
         if let stopError { return finish(.failed, error: stopError) }
         if interrupted { return finish(.interrupted, error: nil) }
-        if let m = manifest {
-            do throws(ReadFailure) { try m.commit() } catch { return finish(.failed, error: "cannot write the manifest: \(error)") }
-        }
         return finish(.finished, error: nil)
     }
 
