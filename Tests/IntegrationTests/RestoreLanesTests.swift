@@ -33,6 +33,36 @@ struct RestoreLanesTests {
         return found
     }
 
+    /// A restore running in the background, its output and log in files of the sandbox.
+    struct Background {
+        let process: Process
+        let stdout: String
+        let log: String
+        var output: String { (try? String(contentsOfFile: stdout, encoding: .utf8)) ?? "" }
+        var errors: String { (try? String(contentsOfFile: log, encoding: .utf8)) ?? "" }
+    }
+
+    /// Starts `dvbackup restore --log-level debug ARGUMENTS --to OUT` in the background and
+    /// returns once the temporary of `file` holds 4 MiB (or the restore ended, or 120 s went
+    /// by), with what the temporary held then.
+    static func restoreInFlight(_ s: Sandbox, _ arguments: [String], out: String, config: String, name: String,
+                                file: TestFile) throws -> (Background, written: Int) {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: Sandbox.binary)
+        p.arguments = ["restore", "--log-level", "debug"] + arguments + ["--to", out, "--config", config]
+        let run = Background(process: p, stdout: s.root + "/\(name).out", log: s.root + "/\(name).log")
+        for f in [run.log, run.stdout] { _ = FileManager.default.createFile(atPath: f, contents: nil) }
+        p.standardOutput = try FileHandle(forWritingTo: URL(fileURLWithPath: run.stdout))
+        p.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: run.log))
+        try p.run()
+        let temporary = out + "/" + (file.relativePath as NSString).deletingLastPathComponent + "/." + file.name
+            + ".dvbackup-restore-\(p.processIdentifier)"
+        func written() -> Int { ((try? FileManager.default.attributesOfItem(atPath: temporary))?[.size] as? Int) ?? 0 }
+        let deadline = Date().addingTimeInterval(120)
+        while written() < 4 << 20, Date() < deadline, p.isRunning { usleep(2_000) }
+        return (run, written())
+    }
+
     @Test func aLargeCopyIsReadThroughSeveralConnectionsInOrder() throws {
         try TestSSH.requireServer()
         let s = try Sandbox(seed: 1341)
@@ -91,27 +121,13 @@ struct RestoreLanesTests {
         let relay = try SFTPPipelineTests.DelayRelay(delayMs: 5)
         let relayConfig = try SFTPPipelineTests().config(s, relay, remote: remote.remote)
         let out = try s.makeDirectory("out")
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: Sandbox.binary)
-        p.arguments = ["restore", "--log-level", "debug", "--datafile", String(big.id), "--to", out, "--config", relayConfig]
-        let log = s.root + "/cut.log", stdout = s.root + "/cut.out"
-        for f in [log, stdout] { _ = FileManager.default.createFile(atPath: f, contents: nil) }
-        p.standardOutput = try FileHandle(forWritingTo: URL(fileURLWithPath: stdout))
-        p.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: log))
-        try p.run()
         // Cut once the temporary holds some bytes.
-        let temporary = out + "/" + (big.relativePath as NSString).deletingLastPathComponent + "/." + big.name
-            + ".dvbackup-restore-\(p.processIdentifier)"
-        func written() -> Int { ((try? FileManager.default.attributesOfItem(atPath: temporary))?[.size] as? Int) ?? 0 }
-        let deadline = Date().addingTimeInterval(120)
-        while written() < 4 << 20, Date() < deadline, p.isRunning { usleep(2_000) }
-        let cutAt = written()
+        let (p, cutAt) = try Self.restoreInFlight(s, ["--datafile", String(big.id)], out: out, config: relayConfig, name: "cut", file: big)
         relay.stop()  // every connection through it ends
-        p.waitUntilExit()
-        let output = (try? String(contentsOfFile: stdout, encoding: .utf8)) ?? ""
-        let errors = (try? String(contentsOfFile: log, encoding: .utf8)) ?? ""
+        p.process.waitUntilExit()
+        let output = p.output, errors = p.errors
         #expect(cutAt > 0 && cutAt < big.bytes.count, "the restore was cut mid-file (\(cutAt) bytes written)")
-        #expect(p.terminationStatus == 1, "\(output)\n\(errors.suffix(3000))")
+        #expect(p.process.terminationStatus == 1, "\(output)\n\(errors.suffix(3000))")
         #expect(output.contains("FAILED         datafile \(big.id)") && output.contains("nothing was written"), "\(output)")
         #expect(Self.files(under: out).isEmpty, "nothing is left: \(Self.files(under: out))")
     }
@@ -130,28 +146,15 @@ struct RestoreLanesTests {
         let relay = try SFTPPipelineTests.DelayRelay(delayMs: 5)
         let relayConfig = try SFTPPipelineTests().config(s, relay, remote: remote.remote, connections: 1)
         let out = try s.makeDirectory("out")
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: Sandbox.binary)
-        p.arguments = ["restore", "--log-level", "debug", "--datafile", String(first.id), "--datafile", String(second.id),
-                       "--to", out, "--config", relayConfig]
-        let log = s.root + "/term.log", stdout = s.root + "/term.out"
-        for f in [log, stdout] { _ = FileManager.default.createFile(atPath: f, contents: nil) }
-        p.standardOutput = try FileHandle(forWritingTo: URL(fileURLWithPath: stdout))
-        p.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: log))
-        try p.run()
-        let temporary = out + "/" + (first.relativePath as NSString).deletingLastPathComponent + "/." + first.name
-            + ".dvbackup-restore-\(p.processIdentifier)"
-        func written() -> Int { ((try? FileManager.default.attributesOfItem(atPath: temporary))?[.size] as? Int) ?? 0 }
-        let deadline = Date().addingTimeInterval(120)
-        while written() < 4 << 20, Date() < deadline, p.isRunning { usleep(2_000) }
-        #expect(written() > 0, "the first file was in flight")
-        kill(p.processIdentifier, SIGTERM)
-        p.waitUntilExit()
-        let output = (try? String(contentsOfFile: stdout, encoding: .utf8)) ?? ""
-        let errors = (try? String(contentsOfFile: log, encoding: .utf8)) ?? ""
+        let (p, inFlight) = try Self.restoreInFlight(s, ["--datafile", String(first.id), "--datafile", String(second.id)],
+                                                     out: out, config: relayConfig, name: "term", file: first)
+        #expect(inFlight > 0, "the first file was in flight")
+        kill(p.process.processIdentifier, SIGTERM)
+        p.process.waitUntilExit()
+        let output = p.output, errors = p.errors
         // The lanes end with the file (as an upload's do); no file is begun after the stop,
         // and the restore says it was interrupted.
-        #expect(p.terminationStatus == 1, "\(output)\n\(errors.suffix(3000))")
+        #expect(p.process.terminationStatus == 1, "\(output)\n\(errors.suffix(3000))")
         #expect(output.contains(": interrupted in "), "\(output)")
         #expect((Self.connections(errors, first) ?? 0) >= 2, "\(errors.suffix(3000))")
         #expect(s.bytes(at: out + "/" + first.relativePath) == first.bytes, "the file in flight finished")

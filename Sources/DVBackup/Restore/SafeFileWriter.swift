@@ -63,36 +63,23 @@ final class SafeFileWriter {
         if flags >= 0 { _ = fcntl(fd, F_SETFL, flags & ~Self.oDirect) }
     }
 
-    /// Writes `chunk` past the page cache where it is aligned; false where it must go through
-    /// the page cache (not aligned, or refused: the file then stays there).
-    private func writeDirect(_ chunk: UnsafeRawBufferPointer) throws(ReadFailure) -> Bool {
+    /// Writes `chunk` past the page cache where it is aligned; returns how many of its bytes
+    /// went (the rest goes through the page cache, where the file then stays: a chunk that is
+    /// not aligned, a file system that refuses the write, a short write).
+    private func writeDirect(_ chunk: UnsafeRawBufferPointer) throws(ReadFailure) -> Int {
+        guard direct else { return 0 }
         let a = Self.directAlignment
-        guard direct, chunk.count % a == 0, Int(bitPattern: chunk.baseAddress) % a == 0, written % Int64(a) == 0 else {
-            if direct { leaveDirect() }
-            return false
+        guard chunk.count % a == 0, Int(bitPattern: chunk.baseAddress) % a == 0, written % Int64(a) == 0 else {
+            leaveDirect()
+            return 0
         }
-        var done = 0
-        while done < chunk.count {
-            let n = Foundation.write(fd, chunk.baseAddress! + done, chunk.count - done)
-            if n < 0 {
-                if errno == EINTR { continue }
-                if errno == EINVAL, done == 0 {
-                    leaveDirect()
-                    return false
-                }
-                throw .destination("cannot write \(temporaryPath): \(errorText(errno))")
-            }
-            guard n % a == 0 else {
-                // A short direct write leaves the rest unaligned: it goes through the page cache.
-                leaveDirect()
-                if let e = writeAll(fd, UnsafeRawBufferPointer(rebasing: chunk[(done + n)...])) {
-                    throw .destination("cannot write \(temporaryPath): \(errorText(e))")
-                }
-                return true
-            }
-            done += n
-        }
-        return true
+        var n: Int
+        repeat { n = Foundation.write(fd, chunk.baseAddress!, chunk.count) } while n < 0 && errno == EINTR
+        if n == chunk.count { return n }
+        let e = errno
+        leaveDirect()
+        if n < 0, e != EINVAL { throw .destination("cannot write \(temporaryPath): \(errorText(e))") }
+        return max(0, n)
     }
 
     deinit { abort() }
@@ -106,7 +93,8 @@ final class SafeFileWriter {
     /// dirty pages, and lets go of those already on disk), so that the flush in `commit` finds
     /// little left to do instead of a whole large file (0.4-0.5 s per GiB on the bench's disk).
     func write(_ chunk: UnsafeRawBufferPointer) throws(ReadFailure) {
-        if try !writeDirect(chunk), let e = writeAll(fd, chunk) {
+        let done = try writeDirect(chunk)
+        if done < chunk.count, let e = writeAll(fd, UnsafeRawBufferPointer(rebasing: chunk[done...])) {
             throw .destination("cannot write \(temporaryPath): \(errorText(e))")
         }
         written += Int64(chunk.count)
@@ -154,12 +142,12 @@ final class SafeFileWriter {
             do throws(ReadFailure) { try w.flushAndRename() } catch { return error }
             return nil
         }
-        var flushed: [String: Int32?] = [:]
+        // Each directory once: its error number, 0 where it was flushed.
+        var flushed: [String: Int32] = [:]
         for (i, w) in writers.enumerated() where failures[i] == nil {
-            if flushed[w.directory] == nil { flushed[w.directory] = .some(syncDirectory(w.directory)) }
-            if let e = flushed[w.directory].flatMap({ $0 }) {
-                failures[i] = .destination("cannot flush directory \(w.directory) after renaming: \(errorText(e))")
-            }
+            let e = flushed[w.directory] ?? (syncDirectory(w.directory) ?? 0)
+            flushed[w.directory] = e
+            if e != 0 { failures[i] = .destination("cannot flush directory \(w.directory) after renaming: \(errorText(e))") }
         }
         return failures
     }
